@@ -1,0 +1,207 @@
+"""Settings: a TOML file in the platform config dir, overridden by ``AGENTGAUGE_*`` variables.
+
+::
+
+    refresh_interval = 300                 # seconds between scheduled refreshes (serve)
+    database_url = "postgresql://..."      # default: SQLite in the platform data dir
+
+    [providers.claude]                     # the provider's "default" account
+    oauth_token = "$env:MY_CLAUDE_TOKEN"   # values may be $env:NAME, $file:PATH, $cmd:COMMAND
+
+    [providers.codex.accounts.work]        # more accounts of one provider
+    access_token = "$cmd:bw get password codex-work"
+    account_id = "org-..."
+
+Environment overrides apply to the default account and are named
+``AGENTGAUGE_<PROVIDER>_<SETTING>``; secrets are never taken from argv.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .errors import ConfigError
+from .providers import registry
+from .providers._base import Provider
+
+APP = "agentgauge"
+GLOBAL_KEYS = {
+    "refresh_interval": "Seconds between scheduled refreshes of each account (serve); never below a provider's minimum.",
+    "database_url": "Where history is kept: a SQLite path or sqlite:///path, or a postgresql:// URL.",
+    "heartbeat_seconds": "A history sample is written at least this often even when nothing changed.",
+}
+ACCOUNT_KEYS = {"enabled": "Set false to turn this account off without deleting it."}
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    provider: str
+    account: str
+    enabled: bool = True
+    settings: Mapping[str, str] = field(default_factory=dict)
+    origins: Mapping[str, str] = field(default_factory=dict)  # setting -> where it was set (never the value)
+    explicit: bool = False  # named in the config file (shown even without credentials)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    accounts: tuple[AccountConfig, ...]
+    refresh_interval: float = 300.0
+    heartbeat_seconds: float = 3600.0
+    database_url: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    home: Path = field(default_factory=Path.home)
+
+    def account(self, provider: str, account: str = "default") -> AccountConfig | None:
+        return next((a for a in self.accounts if a.provider == provider and a.account == account), None)
+
+
+def resolve_ref(value: str, *, env: Mapping[str, str], home: Path, what: str) -> str:
+    """Resolve a ``$env:NAME``, ``$file:PATH`` or ``$cmd:COMMAND`` reference; plain values pass through."""
+    if value.startswith("$env:"):
+        name = value[5:].strip()
+        if name not in env:
+            raise ConfigError(f"{what}: environment variable {name} is not set")
+        return env[name]
+    if value.startswith("$file:"):
+        raw = value[6:].strip()
+        path = Path(raw.replace("~", str(home), 1)) if raw.startswith("~") else Path(raw)
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    if value.startswith("$cmd:"):
+        command = value[5:].strip()
+        try:
+            done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"{what}: command '{shlex.split(command)[0]}' failed: {type(exc).__name__}") from None
+        if done.returncode != 0:
+            raise ConfigError(f"{what}: command '{shlex.split(command)[0]}' exited with {done.returncode}")
+        return done.stdout.strip()
+    return value
+
+
+def _as_setting(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ConfigError(f"{where}: expected a string or number, got {type(value).__name__}")
+
+
+def _check_keys(provider: Provider, table: Mapping[str, Any], where: str) -> None:
+    known = {s.name for s in provider.settings} | set(ACCOUNT_KEYS) | {"accounts"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known - {'accounts'}))}"
+        )
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() not in ("false", "0", "no", "off")
+
+
+def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home: Path | None = None) -> Config:
+    """Load the config file (if any) and apply environment overrides."""
+    env = dict(os.environ if env is None else env)
+    home = home or Path.home()
+    explicit_path = path is not None or "AGENTGAUGE_CONFIG" in env
+    path = path or Path(env.get("AGENTGAUGE_CONFIG") or default_config_path())
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    elif explicit_path:
+        raise ConfigError(f"config file {path} does not exist")
+
+    unknown = sorted(set(data) - set(GLOBAL_KEYS) - {"providers"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
+    providers_table = data.get("providers", {})
+    if not isinstance(providers_table, dict):
+        raise ConfigError(f"{path}: [providers] must be a table")
+
+    accounts: list[AccountConfig] = []
+    for provider in registry.all_providers():
+        table = providers_table.get(provider.id, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [providers.{provider.id}] must be a table")
+        _check_keys(provider, table, f"[providers.{provider.id}]")
+        base = {k: _as_setting(v, f"providers.{provider.id}.{k}") for k, v in table.items() if k != "accounts"}
+        origins = {k: f"config file {path}" for k in base}
+        for setting in provider.settings:
+            var = setting.env_var(provider.id)
+            if env.get(var):
+                base[setting.name] = env[var]
+                origins[setting.name] = f"environment variable {var}"
+        enabled_var = f"AGENTGAUGE_{provider.id.upper()}_ENABLED"
+        if env.get(enabled_var):
+            base["enabled"] = env[enabled_var]
+        default_enabled = _truthy(base.pop("enabled", "true"))
+        origins.pop("enabled", None)
+        accounts.append(AccountConfig(provider.id, "default", default_enabled, base, origins,
+                                      explicit=provider.id in providers_table))
+        named = table.get("accounts", {})
+        if not isinstance(named, dict):
+            raise ConfigError(f"{path}: [providers.{provider.id}.accounts] must be a table of accounts")
+        shared = {k: v for k, v in table.items()
+                  if k != "accounts" and not (provider.setting_spec(k) and provider.setting_spec(k).secret)}
+        for name, sub in named.items():
+            if not isinstance(sub, dict):
+                raise ConfigError(f"{path}: [providers.{provider.id}.accounts.{name}] must be a table")
+            if name == "default":
+                raise ConfigError(f"{path}: account name 'default' is reserved; use [providers.{provider.id}]")
+            _check_keys(provider, sub, f"[providers.{provider.id}.accounts.{name}]")
+            merged = {k: _as_setting(v, f"providers.{provider.id}.accounts.{name}.{k}")
+                      for k, v in {**shared, **sub}.items()}
+            enabled = _truthy(merged.pop("enabled", "true"))
+            accounts.append(AccountConfig(provider.id, str(name), enabled, merged,
+                                          {k: f"config file {path}" for k in merged}, explicit=True))
+
+    def number(key: str, default: float) -> float:
+        raw = env.get(f"AGENTGAUGE_{key.upper()}", data.get(key, default))
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number of seconds, got {raw!r}") from None
+        if value <= 0:
+            raise ConfigError(f"{key} must be positive")
+        return value
+
+    return Config(
+        path=path if path.exists() else None,
+        accounts=tuple(accounts),
+        refresh_interval=number("refresh_interval", 300.0),
+        heartbeat_seconds=number("heartbeat_seconds", 3600.0),
+        database_url=env.get("AGENTGAUGE_DATABASE_URL") or data.get("database_url"),
+        env=env,
+        home=home,
+    )

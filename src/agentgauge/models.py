@@ -1,0 +1,116 @@
+"""The usage snapshot: agentgauge's one normalized shape (see docs/snapshot.md).
+
+Every provider adapter turns its upstream response into these types; nothing past
+the adapter sees a provider's raw fields. The CLI's ``--json``, the HTTP API, the
+history store and every later surface are views of :class:`Snapshot`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+SCHEMA = "agentgauge.snapshot.v1"
+
+
+class Status(StrEnum):
+    OK = "ok"
+    STALE = "stale"
+    ERROR = "error"
+    UNCONFIGURED = "unconfigured"
+    DISABLED = "disabled"
+
+
+class ErrorKind(StrEnum):
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    UPSTREAM = "upstream"
+    PARSE = "parse"
+    CONFIG = "config"
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    """Render an aware datetime as ISO-8601 UTC with a ``Z`` suffix (seconds precision)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Window(_Frozen):
+    """One usage window (a 5-hour session, a weekly cap, a monthly credit pool...)."""
+
+    id: str
+    label: str
+    used_pct: float
+    resets_at: datetime | None = None
+    window_seconds: int | None = None
+    used: float | None = None
+    limit: float | None = None
+    unit: str | None = None
+
+    @field_serializer("resets_at")
+    def _ser_resets_at(self, value: datetime | None) -> str | None:
+        return utc_iso(value)
+
+
+class ErrorInfo(_Frozen):
+    kind: ErrorKind
+    message: str
+    hint: str
+
+
+class ProviderSnapshot(_Frozen):
+    """The state of one provider account as every surface shows it."""
+
+    provider: str
+    account: str = "default"
+    name: str
+    status: Status
+    plan: str | None = None
+    source: str | None = None
+    windows: tuple[Window, ...] = ()
+    fetched_at: datetime | None = None
+    last_success_at: datetime | None = None
+    error: ErrorInfo | None = None
+
+    @field_serializer("fetched_at", "last_success_at")
+    def _ser_times(self, value: datetime | None) -> str | None:
+        return utc_iso(value)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.account)
+
+    def window(self, window_id: str) -> Window | None:
+        return next((w for w in self.windows if w.id == window_id), None)
+
+
+class Snapshot(_Frozen):
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    generated_at: datetime
+    providers: tuple[ProviderSnapshot, ...] = ()
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_serializer("generated_at")
+    def _ser_generated(self, value: datetime) -> str | None:
+        return utc_iso(value)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Usage(_Frozen):
+    """What a provider's pure ``parse`` returns: the upstream facts, already normalized."""
+
+    windows: tuple[Window, ...] = ()
+    plan: str | None = None
