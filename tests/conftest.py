@@ -47,3 +47,41 @@ def sim(sim_server: SimServer) -> Iterator[SimServer]:
     httpx.delete(f"{sim_server.url}/__sim/faults")
     httpx.post(f"{sim_server.url}/__sim/latency", json={"seconds": 0})
 
+
+
+PG_URL = os.environ.get("AGENTGAUGE_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+
+
+def _pg_store(tmp_name: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from agentgauge.store import open_store
+
+    schema = f"t_{tmp_name}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    store = open_store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}", data_dir=None)  # type: ignore[arg-type]
+    return store, schema
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    """The same tests run against SQLite (a file in tmp) and PostgreSQL (a fresh schema)."""
+    import uuid
+
+    from agentgauge.store import open_store
+
+    if request.param == "sqlite":
+        s = open_store(str(tmp_path / "agentgauge.db"), data_dir=tmp_path)
+        yield s
+        s.close()
+        return
+    import psycopg
+
+    s, schema = _pg_store(uuid.uuid4().hex[:12])
+    yield s
+    s.close()
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

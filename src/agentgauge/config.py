@@ -35,7 +35,8 @@ from .providers._base import Provider
 
 APP = "agentgauge"
 GLOBAL_KEYS = {
-    "refresh_interval": "Seconds between scheduled refreshes of each account (serve); never below a provider's minimum.",
+    "refresh_interval": "Seconds between scheduled refreshes of each account (serve); "
+    "never below a provider's minimum.",
     "database_url": "Where history is kept: a SQLite path or sqlite:///path, or a postgresql:// URL.",
     "heartbeat_seconds": "A history sample is written at least this often even when nothing changed.",
 }

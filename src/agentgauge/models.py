@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 SCHEMA = "agentgauge.snapshot.v1"
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class Status(StrEnum):
@@ -41,6 +42,15 @@ def utc_iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def _whole_seconds(value: datetime | None) -> datetime | None:
+    """Times are kept to the second, in UTC, so what is stored reads back identical."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -56,6 +66,8 @@ class Window(_Frozen):
     used: float | None = None
     limit: float | None = None
     unit: str | None = None
+
+    _norm_resets_at = field_validator("resets_at")(_whole_seconds)
 
     @field_serializer("resets_at")
     def _ser_resets_at(self, value: datetime | None) -> str | None:
@@ -82,6 +94,8 @@ class ProviderSnapshot(_Frozen):
     last_success_at: datetime | None = None
     error: ErrorInfo | None = None
 
+    _norm_times = field_validator("fetched_at", "last_success_at")(_whole_seconds)
+
     @field_serializer("fetched_at", "last_success_at")
     def _ser_times(self, value: datetime | None) -> str | None:
         return utc_iso(value)
@@ -101,6 +115,8 @@ class Snapshot(_Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    _norm_generated = field_validator("generated_at")(_whole_seconds)
+
     @field_serializer("generated_at")
     def _ser_generated(self, value: datetime) -> str | None:
         return utc_iso(value)
@@ -114,3 +130,8 @@ class Usage(_Frozen):
 
     windows: tuple[Window, ...] = ()
     plan: str | None = None
+
+
+def evolve(model: _M, **changes: Any) -> _M:
+    """A validated copy with ``changes`` (``model_copy(update=...)`` would skip validation)."""
+    return type(model)(**{**dict(model), **changes})

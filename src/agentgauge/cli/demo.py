@@ -1,0 +1,35 @@
+"""``--demo``: every provider against the built-in simulator, no credentials needed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..config import AccountConfig, Config
+from ..providers import registry
+from ..sim.server import SimServer
+
+# A second Codex account shows how several accounts of one provider look.
+EXTRA_ACCOUNTS = {"codex": ("work",)}
+
+
+def demo_config(sim_url: str, *, database_url: str = ":memory:") -> Config:
+    accounts: list[AccountConfig] = []
+    for provider in registry.all_providers():
+        settings = {name: f"{sim_url}/{provider.id}/{name}" for name in provider.urls}
+        first = provider.auth[0] if provider.auth else None
+        creds = {k: v for k, v in provider.sim_credentials.items()
+                 if first is None or k in first.requires or k in first.optional}
+        accounts.append(AccountConfig(provider.id, "default", True, {**settings, **creds},
+                                      dict.fromkeys({**settings, **creds}, "demo"), explicit=True))
+        for name in EXTRA_ACCOUNTS.get(provider.id, ()):
+            secret_names = set(provider.secret_settings())
+            named = {k: (f"{v}#{name}" if k in secret_names else v) for k, v in creds.items()}
+            accounts.append(AccountConfig(provider.id, name, True, {**settings, **named},
+                                          dict.fromkeys({**settings, **named}, "demo"), explicit=True))
+    return Config(path=None, accounts=tuple(accounts), database_url=database_url, env=dict(os.environ),
+                  home=Path.home())
+
+
+def start_simulator() -> SimServer:
+    return SimServer().start()

@@ -1,0 +1,30 @@
+-- Latest state per account: the snapshot every surface shows, plus the polite-polling gate.
+CREATE TABLE account_state (
+    provider TEXT NOT NULL,
+    account TEXT NOT NULL,
+    snapshot TEXT,
+    next_allowed_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_raw TEXT,
+    updated_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (provider, account)
+);
+
+-- One series per (provider, account, window); samples are written on change plus a heartbeat.
+CREATE TABLE series (
+    id BIGSERIAL PRIMARY KEY,
+    provider TEXT NOT NULL,
+    account TEXT NOT NULL,
+    window_id TEXT NOT NULL,
+    UNIQUE (provider, account, window_id)
+);
+
+CREATE TABLE samples (
+    series_id BIGINT NOT NULL REFERENCES series(id),
+    ts BIGINT NOT NULL,
+    used_pct DOUBLE PRECISION NOT NULL,
+    resets_at BIGINT,
+    used DOUBLE PRECISION,
+    lim DOUBLE PRECISION,
+    PRIMARY KEY (series_id, ts)
+);
