@@ -39,6 +39,11 @@ GLOBAL_KEYS = {
     "never below a provider's minimum.",
     "database_url": "Where history is kept: a SQLite path or sqlite:///path, or a postgresql:// URL.",
     "heartbeat_seconds": "A history sample is written at least this often even when nothing changed.",
+    "history_raw_days": "Days raw samples are kept; hourly and daily rollups keep longer history.",
+    "serve_token": "Access token for the web dashboard and API; required to bind off loopback.",
+    "allowed_hosts": "Extra Host header names the server answers to (comma-separated).",
+    "warn_pct": "Percent used from which a window shows amber (default 40).",
+    "crit_pct": "Percent used above which a window shows red (default 70).",
 }
 ACCOUNT_KEYS = {"enabled": "Set false to turn this account off without deleting it."}
 
@@ -72,6 +77,11 @@ class Config:
     refresh_interval: float = 300.0
     heartbeat_seconds: float = 3600.0
     database_url: str | None = None
+    history_raw_days: float = 14.0
+    serve_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    warn_pct: float = 40.0
+    crit_pct: float = 70.0
     env: Mapping[str, str] = field(default_factory=dict)
     home: Path = field(default_factory=Path.home)
 
@@ -203,6 +213,13 @@ def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home
         refresh_interval=number("refresh_interval", 300.0),
         heartbeat_seconds=number("heartbeat_seconds", 3600.0),
         database_url=env.get("AGENTGAUGE_DATABASE_URL") or data.get("database_url"),
+        history_raw_days=number("history_raw_days", 14.0),
+        serve_token=env.get("AGENTGAUGE_SERVE_TOKEN") or data.get("serve_token"),
+        allowed_hosts=tuple(h.strip().lower() for h in
+                            str(env.get("AGENTGAUGE_ALLOWED_HOSTS") or data.get("allowed_hosts") or "").split(",")
+                            if h.strip()),
+        warn_pct=number("warn_pct", 40.0),
+        crit_pct=number("crit_pct", 70.0),
         env=env,
         home=home,
     )

@@ -208,3 +208,31 @@ class Engine:
         await asyncio.to_thread(self.store.save_state, snapshot, next_allowed_at=next_allowed_at,
                                 failures=failures, last_raw=last_raw)
         return snapshot
+
+    # -- scheduling (serve) -------------------------------------------------------------------
+    async def run_scheduler(self, stop: asyncio.Event, *, interval: float, tick: float = 2.0,
+                            on_tick: Callable[[], Any] | None = None) -> None:
+        """Refresh each account every ``interval`` seconds (never faster than its provider's
+        minimum), each on its own task so a slow provider never delays the others."""
+        running: dict[tuple[str, str], asyncio.Task[ProviderSnapshot]] = {}
+        started: dict[tuple[str, str], float] = {}
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            now = loop.time()
+            for target in self.targets():
+                task = running.get(target.key)
+                if task is not None and not task.done():
+                    continue
+                every = max(interval, target.provider.min_interval)
+                if now >= started.get(target.key, float("-inf")) + every:
+                    started[target.key] = now
+                    running[target.key] = asyncio.create_task(self.refresh_account(target))
+            if on_tick is not None:
+                on_tick()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=tick)
+            except TimeoutError:
+                pass
+        for task in running.values():
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)

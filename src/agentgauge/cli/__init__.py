@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..store import Store, open_store
 from .render import render
 
 EXIT_OK, EXIT_DEGRADED, EXIT_USAGE, EXIT_NOTHING, EXIT_INTERNAL = 0, 1, 2, 3, 70
+_DEMO_SIM: list[Any] = []  # the simulator of the running --demo, for commands that drive it
 
 
 def _setup_logging(verbose: int) -> None:
@@ -73,9 +75,11 @@ def _demo_or_real(state: State, demo: bool) -> Iterator[Config]:
     from .demo import demo_config, start_simulator
 
     sim = start_simulator()
+    _DEMO_SIM.append(sim)
     try:
         yield demo_config(sim.url)
     finally:
+        _DEMO_SIM.remove(sim)
         sim.stop()
 
 
@@ -194,6 +198,47 @@ def doctor(state: State) -> None:
     from .doctor import run_doctor
 
     sys.exit(run_doctor(state.config_path))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback requires AGENTGAUGE_SERVE_TOKEN.")
+@click.option("--port", default=8777, show_default=True, type=int)
+@click.option("--root-path", default="", help="Sub-path when hosted behind a reverse proxy (e.g. /gauge).")
+@click.option("--demo", is_flag=True, help="Run against the built-in simulator: every provider, no credentials.")
+@click.pass_obj
+def serve(state: State, host: str, port: int, root_path: str, demo: bool) -> None:
+    """Run the dashboard and HTTP API with the refresh scheduler (the main job)."""
+    import tempfile
+
+    import uvicorn
+
+    from ..web.app import create_app
+    from ..web.security import is_loopback
+
+    root_path = root_path.rstrip("/")
+    if root_path and not root_path.startswith("/"):
+        raise click.BadParameter("must start with '/'", param_hint="--root-path")
+    with _demo_or_real(state, demo) as config:
+        if demo:
+            tmp = tempfile.mkdtemp(prefix="agentgauge-demo-")
+            config = replace(config, database_url=str(Path(tmp) / "demo.db"), refresh_interval=60.0)
+        if not is_loopback(host) and not config.serve_token:
+            raise AgentGaugeError(
+                f"refusing to serve on {host} without an access token",
+                hint="Set AGENTGAUGE_SERVE_TOKEN (or serve_token in the config file), or bind to 127.0.0.1.")
+        with _session(config) as store:
+            if demo:
+                from .demo import backfill
+
+                click.echo("agentgauge demo: preparing 30 days of simulated history...", err=True)
+                asyncio.run(backfill(config, store, _DEMO_SIM[-1]))
+            app = create_app(config, store, bind_host=host, root_path=root_path, demo=demo)
+            shown = "localhost" if is_loopback(host) else host
+            click.echo(f"agentgauge dashboard: http://{shown}:{port}{root_path}/  (API: {root_path}/api/usage)",
+                       err=True)
+            uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="warning",
+                        proxy_headers=False, access_log=False)
 
 
 @cli.command()

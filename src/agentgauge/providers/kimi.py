@@ -14,7 +14,7 @@ optional: their failure never fails the fetch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from ..errors import AuthError, ParseError, ProviderError, RateLimitedError, UpstreamError
 from ..models import Usage, Window
+from ..secret import Secret
 from ..sim.context import SimContext
 from . import _http
 from ._base import AuthSource, DiscoverContext, Discovered, FetchContext, Provider, Raw, Setting, WindowSpec
@@ -48,10 +49,10 @@ HINT_WEB = ("Log in to www.kimi.com, copy the 'kimi-auth' cookie into AGENTGAUGE
             "then refresh.")
 
 
-def _from_env(name: str, setting: str) -> Any:
-    def discover(ctx: DiscoverContext) -> Discovered | None:
-        from ..secret import Secret
+def _from_env(name: str, setting: str) -> Callable[[DiscoverContext], Discovered | None]:
+    """Discovery of one credential from one environment variable (read-only)."""
 
+    def discover(ctx: DiscoverContext) -> Discovered | None:
         value = (ctx.env.get(name) or "").strip()
         return Discovered({setting: Secret(value)}, f"environment variable {name}") if value else None
 

@@ -184,9 +184,81 @@ class Store:
                 conn.execute(self._sql("INSERT INTO samples (series_id, ts, used_pct, resets_at, used, lim) "
                                        "VALUES (?, ?, ?, ?, ?, ?)"),
                              (sid, ts, sample.used_pct, resets, sample.used, sample.limit))
+                self._rollup(conn, [(sid, ts, sample.used_pct)])
                 self._last_sample[sid] = sample
                 written += 1
         return written
+
+    def _rollup(self, conn: _Connection, rows: Sequence[tuple[int, int, float]]) -> None:
+        """Fold samples into the hourly and daily tables (peak and last value per bucket)."""
+        greatest = "GREATEST" if self.dialect == "postgres" else "MAX"
+        for table, size in (("samples_hourly", 3600), ("samples_daily", 86400)):
+            sql = self._sql(
+                f"INSERT INTO {table} (series_id, bucket, max_pct, last_pct, last_ts) VALUES (?, ?, ?, ?, ?) "
+                f"ON CONFLICT (series_id, bucket) DO UPDATE SET "
+                f"max_pct = {greatest}({table}.max_pct, excluded.max_pct), "
+                f"last_pct = CASE WHEN excluded.last_ts >= {table}.last_ts THEN excluded.last_pct "
+                f"ELSE {table}.last_pct END, last_ts = {greatest}({table}.last_ts, excluded.last_ts)"
+            )
+            params = [(sid, ts - ts % size, pct, pct, ts) for sid, ts, pct in rows]
+            if hasattr(conn, "executemany"):
+                conn.executemany(sql, params)  # type: ignore[attr-defined]
+            else:  # psycopg connections take executemany on a cursor
+                with conn.cursor() as cur:  # type: ignore[attr-defined]
+                    cur.executemany(sql, params)
+
+    def bulk_load(self, provider: str, account: str, window_id: str, rows: Sequence[tuple[int, float]]) -> None:
+        """Insert many (ts, used_pct) samples of one window at once, with their rollups (imports, benchmarks)."""
+        with self._tx() as conn:
+            sid = self._series_id(conn, (provider, account, window_id))
+            params = [(sid, ts, pct) for ts, pct in rows]
+            sql = self._sql("INSERT INTO samples (series_id, ts, used_pct) VALUES (?, ?, ?) "
+                            "ON CONFLICT (series_id, ts) DO NOTHING")
+            if hasattr(conn, "executemany"):
+                conn.executemany(sql, params)  # type: ignore[attr-defined]
+            else:
+                with conn.cursor() as cur:  # type: ignore[attr-defined]
+                    cur.executemany(sql, params)
+            self._rollup(conn, params)
+            self._last_sample.pop(sid, None)
+
+    def rollups(self, provider: str, account: str, window_id: str, since: datetime, until: datetime,
+                resolution: str) -> list[tuple[int, float]]:
+        """(bucket start, peak percent) rows of the ``hourly`` or ``daily`` rollup."""
+        table = {"hourly": "samples_hourly", "daily": "samples_daily"}[resolution]
+        size = 3600 if resolution == "hourly" else 86400
+        start = int(since.timestamp())
+        rows = self._rows(
+            f"SELECT h.bucket, h.max_pct FROM {table} h JOIN series r ON r.id = h.series_id "
+            "WHERE r.provider = ? AND r.account = ? AND r.window_id = ? AND h.bucket >= ? AND h.bucket <= ? "
+            "ORDER BY h.bucket",
+            (provider, account, window_id, start - start % size, int(until.timestamp())),
+        )
+        return [(int(b), float(p)) for b, p in rows]
+
+    def windows_of(self, provider: str, account: str) -> list[str]:
+        rows = self._rows("SELECT window_id FROM series WHERE provider = ? AND account = ? ORDER BY id",
+                          (provider, account))
+        return [r[0] for r in rows]
+
+    def prune(self, *, raw_before: datetime, hourly_before: datetime) -> int:
+        """Drop raw samples older than the retention (their rollups stay) and very old hourly rollups."""
+        with self._tx() as conn:
+            removed = conn.execute(self._sql("DELETE FROM samples WHERE ts < ?"),
+                                   (int(raw_before.timestamp()),)).rowcount
+            conn.execute(self._sql("DELETE FROM samples_hourly WHERE bucket < ?"), (int(hourly_before.timestamp()),))
+        self._last_sample.clear()
+        return int(removed or 0)
+
+    def size_bytes(self) -> int | None:
+        """On-disk size of the database (SQLite file + WAL, or the PostgreSQL schema's tables)."""
+        if self.dialect == "sqlite":
+            rows = self._rows("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            return int(rows[0][0])
+        rows = self._rows("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                          "AND c.relkind = 'r'")
+        return int(rows[0][0])
 
     def samples(self, provider: str, account: str, window_id: str, since: datetime, until: datetime) -> list[Sample]:
         rows = self._rows(

@@ -66,12 +66,14 @@ class _Terminal:
             self.changed.clear()
             await self.changed.wait()
 
-    async def quiet(self, seconds: float = SETTLE) -> None:
-        """Return once nothing has arrived for ``seconds`` (or the child is gone)."""
-        while not self.closed.is_set():
+    async def quiet(self, seconds: float = SETTLE, limit: float = 5.0) -> None:
+        """Return once nothing has arrived for ``seconds``, the child is gone, or ``limit``
+        seconds passed (a TUI with a blinking cursor or spinner is never fully silent)."""
+        deadline = self.loop.time() + limit
+        while not self.closed.is_set() and self.loop.time() < deadline:
             self.changed.clear()
             try:
-                await asyncio.wait_for(self.changed.wait(), seconds)
+                await asyncio.wait_for(self.changed.wait(), min(seconds, max(0.0, deadline - self.loop.time())))
             except TimeoutError:
                 return
 

@@ -1,0 +1,184 @@
+"""The reader interface and the streaming line scanner every reader shares.
+
+A reader knows where one agent keeps its logs, which byte markers make a line worth parsing and
+how to turn such a line into a usage row. The scanner owns the file I/O: it reads large binary
+chunks, looks for the markers with ``bytes.find`` (lines without one are never decoded), and
+stops at the last complete line, so a line still being written is left for the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from abc import ABC, abstractmethod
+
+# One usage row, as a plain tuple: rows cross process boundaries by the hundred thousand, and
+# tuples pickle and executemany far faster than objects. Field positions:
+KEY, TS, MODEL, SESSION, PROJECT, INPUT, OUTPUT, CACHE_WRITE, CACHE_WRITE_1H, CACHE_READ, REASONING, \
+    SIDECHAIN, LONG_CTX, MSG_ID = range(14)
+Row = tuple[Any, ...]
+
+CHUNK = 4 << 20  # 4 MiB reads: large enough for few syscalls, small enough for the RSS goal
+LONG_CONTEXT = 200_000  # input above this is billed at the long-context tier (whole request)
+
+
+class Malformed(Exception):
+    """A candidate line that is not valid JSON (counted per file, never fatal)."""
+
+
+@dataclass
+class FileScan:
+    """What one pass over one file produced."""
+
+    path: str
+    file_id: int
+    start: int
+    end: int  # offset just after the last complete line consumed
+    rows: dict[str, Row] = field(default_factory=dict)
+    malformed: int = 0
+    state: dict[str, Any] | None = None
+    sig: str = ""
+    reset: bool = False  # the content before ``start`` changed: the file was rewritten
+
+
+class Reader(ABC):
+    """One agent's logs. Subclasses set the class attributes and implement ``roots``,
+    ``context`` and ``parse``; register the class in ``agentgauge.logs.READERS``."""
+
+    agent: ClassVar[str]
+    provider: ClassVar[str]  # genai-prices provider id
+    markers: ClassVar[tuple[bytes, ...]]
+    # SQL predicate (over ``excluded`` and ``log_entries``) deciding when a duplicate replaces the
+    # stored row; must agree with ``prefer``.
+    replace_when: ClassVar[str]
+
+    @abstractmethod
+    def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
+        ...
+
+    @abstractmethod
+    def context(self, path: Path, root: Path) -> dict[str, Any]:
+        """Per-file context for ``parse`` (session, project...), derived from the path."""
+        ...
+
+    @abstractmethod
+    def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
+        """Return a row, None for a line that carries no billable usage, or raise Malformed."""
+        ...
+
+    @abstractmethod
+    def prefer(self, new: Row, old: Row) -> bool:
+        ...
+
+    def cleanup_sql(self) -> Iterable[str]:
+        """Statements run after new rows were stored (cross-key dedupe rules)."""
+        return ()
+
+    def files(self, roots: Iterable[Path]) -> list[tuple[Path, Path]]:
+        """Every ``*.jsonl`` under the roots, recursively, as (path, root)."""
+        found: list[tuple[Path, Path]] = []
+        seen: set[str] = set()
+        for root in roots:
+            stack = [str(root)]
+            while stack:
+                folder = stack.pop()
+                try:
+                    with os.scandir(folder) as it:
+                        for entry in it:
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(entry.path)
+                            elif entry.name.endswith(".jsonl") and entry.path not in seen:
+                                seen.add(entry.path)
+                                found.append((Path(entry.path), root))
+                except OSError:
+                    continue  # a folder removed or unreadable mid-scan is not fatal
+        return found
+
+
+def parse_ts(value: Any) -> int | None:
+    """ISO-8601 (with ``Z``) to epoch seconds; seconds are enough for every report."""
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # agents write UTC; a bare time is read as UTC too
+    return int(when.timestamp())
+
+
+def signature(fd: int, end: int) -> str:
+    """A cheap fingerprint of the bytes already consumed (head and the bytes before ``end``),
+    so a file rewritten in place to the same or a larger size is noticed and re-read."""
+    head = os.pread(fd, 64, 0)
+    tail = os.pread(fd, 64, max(0, end - 64)) if end > 64 else b""
+    return hashlib.blake2b(head + b"|" + tail + str(end).encode(), digest_size=12).hexdigest()
+
+
+def scan_file(reader: Reader, path: str, root: str, file_id: int, start: int, state: dict[str, Any] | None,
+              expected_sig: str | None) -> FileScan:
+    """Read ``path`` from ``start`` to its last complete line; restart at 0 if the consumed part changed."""
+    ctx = reader.context(Path(path), Path(root))
+    ctx["file_id"] = file_id
+    result = FileScan(path, file_id, start, start)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return result
+    try:
+        if start and (expected_sig is None or signature(fd, start) != expected_sig):
+            start, state, result.reset = 0, None, True
+            result.start = result.end = 0
+        if state:
+            ctx.update(state)
+        _scan(reader, fd, start, ctx, result)
+        result.sig = signature(fd, result.end) if result.end else ""
+    finally:
+        os.close(fd)
+    result.state = {k: ctx[k] for k in ctx.get("persist", ())}
+    return result
+
+
+def _scan(reader: Reader, fd: int, start: int, ctx: dict[str, Any], result: FileScan) -> None:
+    markers = reader.markers
+    rows = result.rows
+    prefer = reader.prefer
+    parse = reader.parse
+    base = start  # file offset of buf[0]
+    buf = b""
+    while True:
+        chunk = os.pread(fd, CHUNK, base + len(buf))
+        if not chunk:
+            break
+        buf = buf + chunk if buf else chunk
+        cut = buf.rfind(b"\n") + 1  # only complete lines are processed
+        if not cut:
+            continue  # one line longer than the chunk: keep reading until it ends
+        pos = 0
+        nxt = [buf.find(m, 0, cut) for m in markers]
+        while True:
+            hit = min((i for i in nxt if i >= 0), default=-1)
+            if hit < 0:
+                break
+            s = buf.rfind(b"\n", pos, hit) + 1 or pos
+            e = buf.find(b"\n", hit, cut)
+            try:
+                row = parse(buf[s:e], base + s, ctx)
+            except Malformed:
+                result.malformed += 1
+                row = None
+            if row is not None:
+                old = rows.get(row[KEY])
+                if old is None or prefer(row, old):
+                    rows[row[KEY]] = row
+            pos = e + 1
+            nxt = [i if i >= pos or i < 0 else buf.find(m, pos, cut) for i, m in zip(nxt, markers, strict=True)]
+        base += cut
+        buf = buf[cut:]
+    result.end = base

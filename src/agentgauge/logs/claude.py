@@ -1,0 +1,124 @@
+"""Claude Code: ``projects/<project>/<session>.jsonl`` (and ``<session>/subagents/agent-*.jsonl``).
+
+One API response is written as one line per content block, all sharing ``message.id``,
+``requestId`` and the usage; resumed sessions copy their parent's lines verbatim. The dedupe key
+is therefore ``message.id:requestId``; among copies the one with the larger token total wins,
+and on a tie the non-sidechain copy. A sidechain copy whose ``message.id`` also appears outside a
+sidechain (``/btw`` replays carry a new requestId) is dropped after each run, as ccusage does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+
+from ._base import CACHE_READ, CACHE_WRITE, INPUT, LONG_CONTEXT, OUTPUT, SIDECHAIN, Malformed, Reader, Row, parse_ts
+
+
+def _loads(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        # Invalid UTF-8 inside a text block must not cost the whole entry: retry with the bad
+        # bytes replaced (the usage numbers are ASCII and survive).
+        return orjson.loads(line.decode("utf-8", "replace"))
+    except orjson.JSONDecodeError:
+        raise Malformed from None
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int and value > 0 else 0
+
+
+class ClaudeReader(Reader):
+    agent = "claude"
+    provider = "anthropic"
+    markers = (b'"usage":{',)
+    replace_when: ClassVar[str] = (
+        "(excluded.input + excluded.output + excluded.cache_write + excluded.cache_read) > "
+        "(log_entries.input + log_entries.output + log_entries.cache_write + log_entries.cache_read) OR "
+        "((excluded.input + excluded.output + excluded.cache_write + excluded.cache_read) = "
+        "(log_entries.input + log_entries.output + log_entries.cache_write + log_entries.cache_read) AND "
+        "log_entries.sidechain = 1 AND excluded.sidechain = 0)"
+    )
+
+    def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
+        """``CLAUDE_CONFIG_DIR`` (comma-separated; each the config dir or its ``projects``) replaces
+        the defaults ``$XDG_CONFIG_HOME/claude`` and ``~/.claude``; all existing ones are read."""
+        configured = [p.strip() for p in env.get("CLAUDE_CONFIG_DIR", "").split(",") if p.strip()]
+        if configured:
+            candidates = [Path(p).expanduser() for p in configured]
+        else:
+            xdg = env.get("XDG_CONFIG_HOME") or str(home / ".config")
+            candidates = [Path(xdg) / "claude", home / ".claude"]
+        roots: list[Path] = []
+        seen: set[Path] = set()
+        for base in candidates:
+            if (base / "projects").is_dir():
+                option = base / "projects"
+            elif base.name == "projects" and base.is_dir():
+                option = base
+            else:
+                continue
+            real = option.resolve()
+            if real not in seen:
+                seen.add(real)
+                roots.append(option)
+        return roots
+
+    def context(self, path: Path, root: Path) -> dict[str, Any]:
+        rel = path.relative_to(root).parts
+        project = rel[0] if len(rel) > 1 else ""
+        # projects/<p>/<session>/subagents/agent-x.jsonl belongs to <session>.
+        session = path.parent.parent.name if path.parent.name == "subagents" and len(rel) > 3 else path.stem
+        return {"project": project, "session": session}
+
+    def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
+        d = _loads(line)
+        if type(d) is not dict:
+            return None
+        msg = d.get("message")
+        if type(msg) is not dict:
+            return None
+        usage = msg.get("usage")
+        model = msg.get("model")
+        if type(usage) is not dict or type(model) is not str or not model or model == "<synthetic>":
+            return None
+        ts = parse_ts(d.get("timestamp"))
+        if ts is None:
+            return None
+        inp = _int(usage.get("input_tokens"))
+        out = _int(usage.get("output_tokens"))
+        cw = _int(usage.get("cache_creation_input_tokens"))
+        cr = _int(usage.get("cache_read_input_tokens"))
+        split = usage.get("cache_creation")
+        cw1h = 0
+        if type(split) is dict:
+            cw1h = _int(split.get("ephemeral_1h_input_tokens"))
+            # When the split is present ccusage uses its sum as the cache write.
+            cw = max(cw, cw1h + _int(split.get("ephemeral_5m_input_tokens")))
+        if usage.get("speed") == "fast" or msg.get("speed") == "fast" or d.get("speed") == "fast":
+            model += "-fast"  # priced with the fast multiplier, shown apart like ccusage
+        mid, rid = msg.get("id"), d.get("requestId")
+        if type(mid) is str and mid and type(rid) is str and rid:
+            key = f"{mid}:{rid}"
+        else:
+            key, mid = f"@{ctx['file_id']}:{offset}", None  # not dedupable: unique per position
+        side = 1 if d.get("isSidechain") is True else 0
+        return (key, ts, model, ctx["session"], ctx["project"], inp, out, cw, cw1h, cr, 0, side,
+                1 if inp + cw + cr > LONG_CONTEXT else 0, mid)
+
+    def prefer(self, new: Row, old: Row) -> bool:
+        tn = new[INPUT] + new[OUTPUT] + new[CACHE_WRITE] + new[CACHE_READ]
+        to = old[INPUT] + old[OUTPUT] + old[CACHE_WRITE] + old[CACHE_READ]
+        return tn > to or (tn == to and old[SIDECHAIN] == 1 and new[SIDECHAIN] == 0)
+
+    def cleanup_sql(self) -> Iterable[str]:
+        return ("DELETE FROM log_entries WHERE agent = 'claude' AND sidechain = 1 AND msg_id IS NOT NULL AND "
+                "msg_id IN (SELECT msg_id FROM log_entries WHERE agent = 'claude' AND sidechain = 0 "
+                "AND msg_id IS NOT NULL)",)

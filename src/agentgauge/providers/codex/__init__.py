@@ -1,0 +1,285 @@
+"""Codex / ChatGPT: rate-limit windows from ``chatgpt.com/backend-api/wham/usage`` or the Codex CLI.
+
+Sources, in fallback order:
+
+1. ``oauth``: the Codex CLI's ChatGPT login (``$CODEX_HOME/auth.json``, read-only) or an
+   access token set directly; ``GET {url}/backend-api/wham/usage`` with the bearer token
+   and ``ChatGPT-Account-Id`` (which selects the workspace).
+2. ``web``: the ``__Secure-next-auth.session-token`` cookie of chatgpt.com, exchanged at
+   ``GET {url}/api/auth/session`` for an access token, then the same usage call.
+3. ``cli``: ``codex -s read-only -a never app-server`` over JSON-RPC (``account/rateLimits/read``).
+
+Workspaces with spend controls get a second, best-effort call for the monthly spend cap.
+auth.json is never written: the CLI owns its refresh token (they are single-use).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ...errors import AuthError, ConfigError, ParseError, ProviderConfigError, ProviderError, UpstreamError
+from ...models import Usage
+from ...secret import Secret, scrub
+from ...sim.context import SimContext
+from .. import _http
+from .._base import AuthSource, DiscoverContext, Discovered, FetchContext, Provider, Raw, Setting, WindowSpec
+from .._parse import obj, opt_str
+from . import cli, parsing
+
+USAGE_PATH = "/backend-api/wham/usage"
+SESSION_PATH = "/api/auth/session"
+SPEND_PATH = "/backend-api/accounts/{account}/spend-controls/current-user/monthly-usage"
+SESSION_COOKIE = "__Secure-next-auth.session-token"
+USER_AGENT = "codex-cli"
+LOGIN_HINT = "Run `codex login` (ChatGPT sign-in) so ~/.codex/auth.json holds tokens, then refresh."
+COOKIE_HINT = ("Log in to chatgpt.com in your browser again and copy the __Secure-next-auth.session-token "
+               "cookie into AGENTGAUGE_CODEX_SESSION_TOKEN, then refresh.")
+
+
+def auth_file(ctx: DiscoverContext) -> Path:
+    base = ctx.env.get("CODEX_HOME")
+    return (ctx.expand(base) if base else ctx.home / ".codex") / "auth.json"
+
+
+def _pick(node: dict[str, Any], *names: str) -> str | None:
+    return next((opt_str(node.get(n)) for n in names if opt_str(node.get(n))), None)
+
+
+def _discover_oauth(ctx: DiscoverContext) -> Discovered | None:
+    path = auth_file(ctx)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ConfigError(f"Codex: {path} is not valid JSON", hint=LOGIN_HINT) from None
+    root = data if isinstance(data, dict) else {}
+    tokens = obj(root.get("tokens"))
+    token = _pick(tokens, "access_token", "accessToken")
+    if not token:
+        what = "only an OpenAI API key" if _pick(root, "OPENAI_API_KEY") else "no ChatGPT login"
+        raise ConfigError(f"Codex: {path} holds {what}, not ChatGPT tokens (not logged in with ChatGPT)",
+                          hint=LOGIN_HINT)
+    claims = parsing.identity_from_claims(parsing.jwt_claims(_pick(tokens, "id_token", "idToken")))
+    values = {"access_token": Secret(token)}
+    account = _pick(tokens, "account_id", "accountId") or claims.get("account_id")
+    if account:
+        values["account_id"] = Secret(account)
+    details = {k: v for k, v in claims.items() if k in ("email", "plan")}
+    return Discovered(values, str(path), details)
+
+
+def _discover_cli(ctx: DiscoverContext) -> Discovered | None:
+    found = shutil.which("codex", path=ctx.env.get("PATH") or "")
+    return Discovered({"codex_path": Secret(found)}, f"codex on PATH ({found})") if found else None
+
+
+def _session_cookie(value: str) -> str:
+    """A bare cookie value, or a whole ``Cookie:`` header (chunked ``.0``/``.1`` cookies)."""
+    value = value.strip().removeprefix("Cookie:").strip()
+    return value if SESSION_COOKIE in value or ";" in value else f"{SESSION_COOKIE}={value}"
+
+
+class Codex(Provider):
+    id = "codex"
+    name = "Codex"
+    docs_url = "https://chatgpt.com/codex/settings/usage"
+    settings = (
+        Setting("access_token", "ChatGPT OAuth access token (as in ~/.codex/auth.json tokens.access_token).",
+                secret=True),
+        Setting("account_id", "ChatGPT-Account-Id: the workspace to report (tokens.account_id)."),
+        Setting("session_token", "chatgpt.com __Secure-next-auth.session-token cookie value (or a Cookie header).",
+                secret=True),
+        Setting("url", "Base URL of chatgpt.com.", default="https://chatgpt.com"),
+        Setting("codex_path", "Path of the codex CLI for the cli source; found on PATH when unset."),
+        Setting("cli_timeout", "Seconds to wait for `codex app-server` to answer.", default="20"),
+    )
+    auth = (
+        AuthSource(
+            id="oauth", source="oauth", label="Codex CLI ChatGPT login", requires=("access_token",),
+            optional=("account_id",), hint="Run `codex login`, or set AGENTGAUGE_CODEX_ACCESS_TOKEN.",
+            discover=_discover_oauth, discovered_source="cli",
+        ),
+        AuthSource(
+            id="web", source="cookie", label="chatgpt.com session cookie", requires=("session_token",),
+            optional=("account_id",),
+            hint="Copy chatgpt.com's __Secure-next-auth.session-token cookie into AGENTGAUGE_CODEX_SESSION_TOKEN.",
+        ),
+        AuthSource(
+            id="cli", source="cli", label="codex app-server (JSON-RPC)", requires=("codex_path",),
+            hint="Install the Codex CLI (`codex` on PATH) and run `codex login`, or set AGENTGAUGE_CODEX_CODEX_PATH.",
+            discover=_discover_cli, discovered_source="cli",
+        ),
+    )
+    windows = (
+        WindowSpec("session", "Session (5h)", 18000, None),
+        WindowSpec("weekly", "Weekly", 604800, None),
+        WindowSpec("daily", "Daily", 86400, None),
+        WindowSpec("monthly", "Monthly", None, None),
+        WindowSpec("window_*", "Window of another length", None, None),
+        WindowSpec("session_*", "Session (5h) · model-specific limit", 18000, None),
+        WindowSpec("weekly_*", "Weekly · model-specific limit", 604800, None),
+        WindowSpec("monthly_spend", "Monthly spend cap", None, "credits"),
+    )
+    urls: ClassVar[Mapping[str, str]] = {"url": "https://chatgpt.com"}
+    min_interval = 60.0
+    redact_keys = frozenset({"account_id", "session_token"})
+    sim_credentials: ClassVar[Mapping[str, str]] = {
+        "access_token": "sim-codex-access-token", "account_id": "sim-account", "session_token": "sim-codex-session"}
+
+    async def fetch(self, ctx: FetchContext) -> Raw:
+        source = ctx.credentials.auth.id
+        if source == "cli":
+            return await self._fetch_cli(ctx)
+        if source == "web":
+            token, account = await self._session(ctx)
+            hint = COOKIE_HINT
+        else:
+            token, account = ctx.secret("access_token"), ctx.credentials.get("account_id")
+            hint = LOGIN_HINT
+        account = ctx.setting("account_id") or account
+        usage = await self._usage(ctx, token, account, hint)
+        raw: Raw = {"usage": usage, "plan": ctx.credentials.details.get("plan")}
+        if account and parsing.wants_spend_controls(usage):
+            raw["spend"] = await self._spend(ctx, token, account)
+        return raw
+
+    def _headers(self, token: str, account: str | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        if account:
+            headers["ChatGPT-Account-Id"] = account
+        return headers
+
+    async def _usage(self, ctx: FetchContext, token: str, account: str | None, hint: str) -> Any:
+        try:
+            return await _http.get_json(ctx, ctx.url("url") + USAGE_PATH, what="usage request",
+                                        headers=self._headers(token, account))
+        except AuthError as exc:
+            if exc.status_code == 403:
+                hint = ("The token was refused for this workspace; check account_id (ChatGPT-Account-Id) "
+                        "or sign in again.")
+            raise AuthError(exc.message, hint=hint, status_code=exc.status_code) from None
+
+    async def _session(self, ctx: FetchContext) -> tuple[str, str | None]:
+        headers = {"Cookie": _session_cookie(ctx.secret("session_token")), "Accept": "application/json",
+                   "User-Agent": USER_AGENT}
+        try:
+            session = await _http.get_json(ctx, ctx.url("url") + SESSION_PATH, what="session request",
+                                           headers=headers)
+        except AuthError as exc:
+            raise AuthError(exc.message, hint=COOKIE_HINT, status_code=exc.status_code) from None
+        if not isinstance(session, dict):
+            raise ParseError("Codex: session response is not an object", field="$")
+        token = opt_str(session.get("accessToken"))
+        if not token:
+            # chatgpt.com answers {} (HTTP 200) for a cookie that is no longer signed in.
+            raise AuthError("Codex: the chatgpt.com session expired (no accessToken)", hint=COOKIE_HINT)
+        return token, opt_str(obj(session.get("account")).get("id"))
+
+    async def _spend(self, ctx: FetchContext, token: str, account: str) -> Any:
+        """Best effort: the cap is an extra; its failure must not hide the rate limits."""
+        url = ctx.url("url") + SPEND_PATH.format(account=quote(account, safe=""))
+        try:
+            return await _http.get_json(ctx, url, what="spend-controls request", headers=self._headers(token, account))
+        except ProviderError as exc:
+            ctx.log.info("codex: monthly spend cap unavailable: %s", exc.message)
+            return None
+
+    async def _fetch_cli(self, ctx: FetchContext) -> Raw:
+        try:
+            timeout = float(ctx.setting("cli_timeout") or 20)
+        except ValueError:
+            raise ProviderConfigError("Codex: cli_timeout is not a number of seconds") from None
+        answer = await cli.read_rate_limits(ctx.secret("codex_path"), timeout=timeout)
+        if "error" not in answer:
+            return {"rpc": answer.get("result")}
+        error = obj(answer.get("error"))
+        message = opt_str(error.get("message")) or ""
+        # The CLI's strict decoder fails on new plan types but quotes the wham body it got.
+        body = parsing.embedded_json(message)
+        if isinstance(body, dict):
+            return {"usage": body}
+        lowered = message.lower()
+        if any(word in lowered for word in ("401", "unauthorized", "not logged in", "login", "auth")):
+            raise AuthError("Codex CLI: app-server could not authenticate", hint=LOGIN_HINT)
+        raise UpstreamError(f"Codex CLI: account/rateLimits/read failed: {scrub(message[:200], [])}")
+
+    def parse(self, raw: Raw, now: datetime) -> Usage:
+        plan = raw.get("plan") if isinstance(raw.get("plan"), str) else None
+        if "rpc" in raw:
+            return parsing.parse_rpc(raw["rpc"], plan)
+        return parsing.parse_wham(raw.get("usage"), now, plan, raw.get("spend"))
+
+    # -- simulator ---------------------------------------------------------------------------
+    def sim_routes(self, sim: SimContext) -> Mapping[str, list[Any]]:
+        expected_account = self.sim_credentials["account_id"]
+
+        def window(key: str, seconds: int, high: float = 92.0) -> dict[str, Any]:
+            pct, reset = sim.window(key, seconds, high=high)
+            return {"used_percent": round(pct), "limit_window_seconds": seconds,
+                    "reset_after_seconds": max(0, int((reset - sim.now()).total_seconds())),
+                    "reset_at": int(reset.timestamp())}
+
+        def denied(detail: str, status: int) -> Response:
+            return JSONResponse({"detail": detail}, status_code=status)
+
+        async def usage(request: Request) -> Response:
+            account = sim.bearer_account(request, self.id, "access_token")
+            if account is None:
+                return denied("Could not parse your authentication token. Please try signing in again.", 401)
+            if request.headers.get("chatgpt-account-id") != expected_account:
+                return denied("Workspace not found or you do not have access to it.", 403)
+            key = f"codex:{account}"
+            body: dict[str, Any] = {
+                "user_id": f"user-{account}", "account_id": expected_account, "email": f"{account}@example.com",
+                "plan_type": "team" if account == "team" else "pro",
+                "rate_limit": {"allowed": True, "limit_reached": False,
+                               "primary_window": window(f"{key}:session", 18000),
+                               "secondary_window": window(f"{key}:weekly", 604800)},
+                "credits": {"has_credits": True, "unlimited": False, "balance": "125.50"},
+                "additional_rate_limits": [
+                    {"limit_name": "GPT-5.3-Codex-Spark", "metered_feature": "gpt_5_3_codex_spark",
+                     "rate_limit": {"allowed": True, "limit_reached": False,
+                                    "primary_window": window(f"{key}:spark:session", 18000, 60),
+                                    "secondary_window": window(f"{key}:spark:weekly", 604800, 60)}},
+                ],
+            }
+            if account == "team":
+                body["spend_control"] = {"reached": False, "individual_limit": None}
+            return JSONResponse(body)
+
+        async def spend(request: Request) -> Response:
+            account = sim.bearer_account(request, self.id, "access_token")
+            if account is None:
+                return denied("Unauthorized", 401)
+            pct, _ = sim.window(f"codex:{account}:spend", 30 * 86400, high=70)
+            return JSONResponse({"current_month_usage": round(70 * pct, 2),
+                                 "effective_monthly_limit": {"limit": 7000, "enforcement_mode": "HARD_CAP",
+                                                             "limit_mode": "amount_credits"}})
+
+        async def session(request: Request) -> Response:
+            account = sim.cookie_account(request, self.id, "session_token", SESSION_COOKIE)
+            if account is None:
+                return JSONResponse({})  # chatgpt.com's answer for a signed-out cookie
+            token = self.sim_credentials["access_token"] + ("" if account == "default" else f"#{account}")
+            return JSONResponse({"user": {"id": f"user-{account}", "email": f"{account}@example.com"},
+                                 "expires": "2099-01-01T00:00:00.000Z", "accessToken": token,
+                                 "account": {"id": expected_account, "planType": "pro"}})
+
+        return {"url": [Route(USAGE_PATH, usage), Route(SESSION_PATH, session),
+                        Route(SPEND_PATH.replace("{account}", "{account_id}"), spend)]}
+
+
+PROVIDER = Codex()

@@ -1,0 +1,51 @@
+-- Incremental index of agents' local JSONL logs (agentgauge cost).
+-- One row per log file: its identity, the size/mtime seen and how far it has been read, so a rerun
+-- reads only new bytes; state carries a reader's running context (Codex: previous cumulative total).
+CREATE TABLE log_files (
+    id BIGSERIAL PRIMARY KEY,
+    agent TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    dev BIGINT NOT NULL DEFAULT 0,
+    ino BIGINT NOT NULL DEFAULT 0,
+    size BIGINT NOT NULL DEFAULT 0,
+    mtime_ns BIGINT NOT NULL DEFAULT 0,
+    read_offset BIGINT NOT NULL DEFAULT 0,
+    sig TEXT,
+    state TEXT,
+    malformed INTEGER NOT NULL DEFAULT 0,
+    updated_at DOUBLE PRECISION NOT NULL
+);
+
+-- Deduplicated usage entries: one row per API call (Claude: message.id:requestId; Codex: the
+-- thread's cumulative total). Token columns follow ccusage: input = non-cached input,
+-- cache_write includes cache_write_1h, output includes reasoning.
+CREATE TABLE log_entries (
+    agent TEXT NOT NULL,
+    key TEXT NOT NULL,
+    ts BIGINT NOT NULL,
+    model TEXT NOT NULL,
+    session TEXT NOT NULL,
+    project TEXT NOT NULL,
+    input BIGINT NOT NULL,
+    output BIGINT NOT NULL,
+    cache_write BIGINT NOT NULL,
+    cache_write_1h BIGINT NOT NULL,
+    cache_read BIGINT NOT NULL,
+    reasoning BIGINT NOT NULL,
+    sidechain SMALLINT NOT NULL,
+    long_ctx SMALLINT NOT NULL,
+    msg_id TEXT,
+    file_id BIGINT NOT NULL,
+    PRIMARY KEY (agent, key)
+);
+CREATE INDEX log_entries_ts ON log_entries (agent, ts);
+
+-- Per-model token prices resolved from genai-prices (plus our own gap table), cached so a warm
+-- report never imports the price database. rates is JSON; NULL means the model is unknown.
+CREATE TABLE log_prices (
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    source TEXT NOT NULL,
+    rates TEXT,
+    PRIMARY KEY (provider, model)
+);

@@ -1,0 +1,154 @@
+"""The ASGI app behind ``agentgauge serve``: routes, static files, the scheduler; no logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
+
+from ..accounts import Target
+from ..config import Config
+from ..engine import Engine
+from ..query import Query
+from ..store import Store
+from . import api, openapi
+from .live import Live
+from .security import COOKIE, Guard, login_token, session_value
+
+log = logging.getLogger("agentgauge.web")
+STATIC = resources.files("agentgauge.web").joinpath("static")
+
+
+class ServerState:
+    """Everything the handlers share; built once per app."""
+
+    def __init__(self, config: Config, store: Store, engine: Engine, *, demo: bool,
+                 clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.store = store
+        self.engine = engine
+        self.demo = demo
+        self.clock = clock
+        self.live = Live(Query(config, store, clock).usage(), clock)
+        engine.listeners.append(self.live.account_changed)
+        self._refreshes: dict[frozenset[tuple[str, str]], asyncio.Task[Any]] = {}
+        self.last_cycle: datetime | None = None
+        self._last_prune: datetime | None = None
+
+    def start_refresh(self, targets: list[Target]) -> asyncio.Task[Any]:
+        """One refresh per selection at a time; concurrent callers share it."""
+        key = api.targets_key(targets)
+        task = self._refreshes.get(key)
+        if task is None or task.done():
+            task = asyncio.create_task(self._refresh_all(targets))
+            self._refreshes[key] = task
+        return task
+
+    async def _refresh_all(self, targets: list[Target]) -> list[Any]:
+        return await asyncio.gather(*(self.engine.refresh_account(t) for t in targets))
+
+    def next_refresh_at(self) -> datetime | None:
+        if self.last_cycle is None:
+            return None
+        return self.last_cycle + timedelta(seconds=self.config.refresh_interval)
+
+    def on_tick(self) -> None:
+        now = self.clock()
+        if self.last_cycle is None or (now - self.last_cycle).total_seconds() >= self.config.refresh_interval:
+            self.last_cycle = now
+        if self._last_prune is None or (now - self._last_prune) > timedelta(hours=1):
+            self._last_prune = now
+            raw_before = now - timedelta(days=self.config.history_raw_days)
+            task = asyncio.create_task(asyncio.to_thread(self.store.prune, raw_before=raw_before,
+                                                         hourly_before=now - timedelta(days=400)))
+            task.add_done_callback(lambda t: t.exception() and log.warning("pruning failed: %s", t.exception()))
+
+
+def _page(name: str) -> bytes:
+    return STATIC.joinpath(name).read_bytes()
+
+
+async def index(request: Request) -> Response:
+    if not request.url.path.endswith("/"):
+        return RedirectResponse(str(request.url.replace(path=request.url.path + "/")), status_code=308)
+    return HTMLResponse(_page("index.html"), headers={"cache-control": "no-cache"})
+
+
+LOGIN_FORM = """<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport"
+content="width=device-width,initial-scale=1"><title>agentgauge · sign in</title>
+<style>body{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
+input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}</style>
+<h1>agentgauge</h1><form method="post" action="login"><label for="token">Access token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Sign in</button></form>{error}</html>"""
+
+
+async def login(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    token = state.config.serve_token
+    if request.method == "GET":
+        return HTMLResponse(LOGIN_FORM.replace("{error}", ""))
+    if token is None:
+        return RedirectResponse("./", status_code=303)
+    given = login_token(await request.body())
+    if not given or session_value(given) != session_value(token):
+        return HTMLResponse(LOGIN_FORM.replace("{error}", "<p role=alert>Wrong token.</p>"), status_code=401)
+    response = RedirectResponse("./", status_code=303)
+    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path=request.scope.get("root_path") or "/")
+    return response
+
+
+def create_app(config: Config, store: Store, *, engine: Engine | None = None, bind_host: str = "127.0.0.1",
+               root_path: str = "", demo: bool = False, schedule: bool = True,
+               clock: Callable[[], datetime] | None = None) -> Starlette:
+    clock = clock or (lambda: datetime.now(UTC))
+    engine = engine or Engine(config, store, clock=clock)
+    state = ServerState(config, store, engine, demo=demo, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        scheduler = None
+        if schedule:
+            scheduler = asyncio.create_task(engine.run_scheduler(stop, interval=config.refresh_interval,
+                                                                 on_tick=state.on_tick))
+        try:
+            yield
+        finally:
+            stop.set()
+            if scheduler is not None:
+                await scheduler
+            await engine.aclose()
+
+    routes = [
+        Route("/", index),
+        Route("/index.json", api.usage),  # the dashboard's JSON twin
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/api/openapi.json", openapi.endpoint),
+        Route("/api/config", api.config),
+        Route("/api/usage", api.usage),
+        Route("/api/usage/{provider}", api.usage_provider),
+        Route("/api/refresh", api.refresh, methods=["POST"]),
+        Route("/api/history", api.history),
+        Route("/api/events", api.events),
+        Route("/api/ping", api.ping),
+        Route("/api/health", api.health),
+        Route("/api/data", api.seed_data),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.state.server = state
+    app.add_middleware(Guard, bind_host=bind_host, token=config.serve_token,
+                       allowed_hosts=config.allowed_hosts, root_path=root_path)
+    return app
