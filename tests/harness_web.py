@@ -10,8 +10,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from agentgauge.cli.demo import backfill, demo_config
@@ -20,13 +22,31 @@ from agentgauge.store import Store, open_store
 from agentgauge.web.app import create_app
 
 
+class MovableClock:
+    """Real time plus an offset; the server's engine and the simulator move together."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 @dataclass
 class ServerInfo:
+    """A running server. To make usage change, call ``advance(seconds)``: it moves the simulator's
+    clock AND the server's clock (so per-account polling gates open), then POST api/refresh."""
+
     url: str  # including the root path, without a trailing slash
     origin: str
     sim_url: str
     store: Store
     sim: SimServer
+    clock: MovableClock
+
+    def advance(self, seconds: float) -> None:
+        httpx.post(f"{self.sim_url}/__sim/advance", json={"seconds": seconds}).raise_for_status()
+        self.clock.offset += timedelta(seconds=seconds)
 
 
 @contextmanager
@@ -43,11 +63,12 @@ def running_server(demo: bool = True, root_path: str = "", token: str | None = N
     store = open_store(config.database_url, data_dir=Path(tmp))
     if demo and history_days:
         asyncio.run(backfill(config, store, sim, days=history_days))
-    app = create_app(config, store, bind_host=bind_host, root_path=root_path, demo=demo)
+    clock = MovableClock()
+    app = create_app(config, store, bind_host=bind_host, root_path=root_path, demo=demo, clock=clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, root_path=root_path, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -55,7 +76,7 @@ def running_server(demo: bool = True, root_path: str = "", token: str | None = N
         time.sleep(0.02)
     origin = f"http://127.0.0.1:{port}"
     try:
-        yield ServerInfo(url=origin + root_path, origin=origin, sim_url=sim.url, store=store, sim=sim)
+        yield ServerInfo(url=origin + root_path, origin=origin, sim_url=sim.url, store=store, sim=sim, clock=clock)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

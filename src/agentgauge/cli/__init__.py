@@ -237,7 +237,7 @@ def serve(state: State, host: str, port: int, root_path: str, demo: bool) -> Non
             shown = "localhost" if is_loopback(host) else host
             click.echo(f"agentgauge dashboard: http://{shown}:{port}{root_path}/  (API: {root_path}/api/usage)",
                        err=True)
-            uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="warning",
+            uvicorn.run(app, host=host, port=port, log_level="warning",
                         proxy_headers=False, access_log=False)
 
 

@@ -74,6 +74,23 @@ class ServerState:
             task.add_done_callback(lambda t: t.exception() and log.warning("pruning failed: %s", t.exception()))
 
 
+class SubPath:
+    """Serves the app under ``root_path`` whether the reverse proxy strips the prefix or not."""
+
+    def __init__(self, app: Any, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = dict(scope)
+            scope["root_path"] = self.root_path
+            path = scope.get("path", "")
+            if path != self.root_path and not path.startswith(self.root_path + "/"):
+                scope["path"] = self.root_path + path  # the proxy stripped it; Starlette strips it again
+        await self.app(scope, receive, send)
+
+
 def _page(name: str) -> bytes:
     return STATIC.joinpath(name).read_bytes()
 
@@ -151,4 +168,6 @@ def create_app(config: Config, store: Store, *, engine: Engine | None = None, bi
     app.state.server = state
     app.add_middleware(Guard, bind_host=bind_host, token=config.serve_token,
                        allowed_hosts=config.allowed_hosts, root_path=root_path)
+    if root_path:
+        app.add_middleware(SubPath, root_path=root_path)
     return app
