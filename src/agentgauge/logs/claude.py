@@ -31,8 +31,15 @@ def _loads(line: bytes) -> Any:
         raise Malformed from None
 
 
-def _int(value: Any) -> int:
-    return value if type(value) is int and value > 0 else 0
+def _signature(line: bytes) -> bytes | None:
+    """The bytes from the usage object to the end of the requestId that follows it: equal
+    signatures mean the same request with byte-identical usage. None if the layout differs."""
+    h = line.find(b'"usage":{')
+    r = line.find(b'"requestId":"', h)
+    if h < 0 or r < 0:
+        return None
+    e = line.find(b'"', r + 13)
+    return line[h:e] if e > 0 else None
 
 
 class ClaudeReader(Reader):
@@ -79,6 +86,12 @@ class ClaudeReader(Reader):
         return {"project": project, "session": session}
 
     def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
+        # Most candidates repeat an API call already seen in this file (one line per content
+        # block, same requestId and usage bytes): recognise those from bytes, without JSON.
+        sig = _signature(line)
+        seen: set[bytes] = ctx.setdefault("seen", set())
+        if sig is not None and sig in seen:
+            return None
         d = _loads(line)
         if type(d) is not dict:
             return None
@@ -92,17 +105,18 @@ class ClaudeReader(Reader):
         ts = parse_ts(d.get("timestamp"))
         if ts is None:
             return None
-        inp = _int(usage.get("input_tokens"))
-        out = _int(usage.get("output_tokens"))
-        cw = _int(usage.get("cache_creation_input_tokens"))
-        cr = _int(usage.get("cache_read_input_tokens"))
-        split = usage.get("cache_creation")
+        get = usage.get
+        inp, out = get("input_tokens") or 0, get("output_tokens") or 0
+        cw, cr = get("cache_creation_input_tokens") or 0, get("cache_read_input_tokens") or 0
+        split = get("cache_creation")
         cw1h = 0
         if type(split) is dict:
-            cw1h = _int(split.get("ephemeral_1h_input_tokens"))
+            cw1h = split.get("ephemeral_1h_input_tokens") or 0
             # When the split is present ccusage uses its sum as the cache write.
-            cw = max(cw, cw1h + _int(split.get("ephemeral_5m_input_tokens")))
-        if usage.get("speed") == "fast" or msg.get("speed") == "fast" or d.get("speed") == "fast":
+            cw = max(cw, cw1h + (split.get("ephemeral_5m_input_tokens") or 0))
+        if not all(type(v) is int and v >= 0 for v in (inp, out, cw, cr, cw1h)):
+            return None
+        if get("speed") == "fast" or msg.get("speed") == "fast" or d.get("speed") == "fast":
             model += "-fast"  # priced with the fast multiplier, shown apart like ccusage
         mid, rid = msg.get("id"), d.get("requestId")
         if type(mid) is str and mid and type(rid) is str and rid:
@@ -110,6 +124,8 @@ class ClaudeReader(Reader):
         else:
             key, mid = f"@{ctx['file_id']}:{offset}", None  # not dedupable: unique per position
         side = 1 if d.get("isSidechain") is True else 0
+        if sig is not None:
+            seen.add(sig)  # only after a full parse: a torn copy must not hide the intact line
         return (key, ts, model, ctx["session"], ctx["project"], inp, out, cw, cw1h, cr, 0, side,
                 1 if inp + cw + cr > LONG_CONTEXT else 0, mid)
 

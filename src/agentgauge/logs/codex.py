@@ -19,13 +19,22 @@ from ._base import TS, LONG_CONTEXT, Reader, Row, parse_ts
 from .claude import _loads
 
 FALLBACK_MODEL = "gpt-5"
-_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
 
 
 def _usage(value: Any) -> tuple[int, ...] | None:
     if type(value) is not dict:
         return None
-    return tuple(v if type(v := value.get(f)) is int and v > 0 else 0 for f in _FIELDS)
+    get = value.get
+    got = (get("input_tokens") or 0, get("cached_input_tokens") or 0, get("output_tokens") or 0,
+           get("reasoning_output_tokens") or 0, get("total_tokens") or 0)
+    return got if all(type(v) is int and v >= 0 for v in got) else None
+
+
+def _total_bytes(line: bytes) -> bytes | None:
+    """The raw ``total_token_usage`` object: a re-emit repeats it byte for byte."""
+    h = line.find(b'"total_token_usage":{')
+    e = line.find(b"}", h)
+    return line[h:e] if h >= 0 and e > 0 else None
 
 
 class CodexReader(Reader):
@@ -50,6 +59,9 @@ class CodexReader(Reader):
                 "persist": ("session", "project", "model", "prev", "metas")}
 
     def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
+        raw_total = _total_bytes(line)
+        if raw_total is not None and raw_total == ctx.get("raw_total"):
+            return None  # the counter did not move: skip without parsing
         d = _loads(line)
         if type(d) is not dict:
             return None
@@ -83,6 +95,7 @@ class CodexReader(Reader):
             if total == prev:
                 return None  # a re-emit or an exact duplicate line: the counter did not move
             ctx["prev"] = list(total)
+            ctx["raw_total"] = raw_total
             if prev is None or all(t >= p for t, p in zip(total, prev, strict=True)):
                 base = prev or (0, 0, 0, 0, 0)
                 delta = tuple(t - p for t, p in zip(total, base, strict=True))

@@ -222,6 +222,21 @@ class Store:
             self._rollup(conn, params)
             self._last_sample.pop(sid, None)
 
+    def load_rollups(self, provider: str, account: str, window_id: str, resolution: str,
+                     rows: Sequence[tuple[int, float, float, int]]) -> None:
+        """Insert precomputed (bucket, max_pct, last_pct, last_ts) rollup rows (imports, benchmarks)."""
+        table = {"hourly": "samples_hourly", "daily": "samples_daily"}[resolution]
+        with self._tx() as conn:
+            sid = self._series_id(conn, (provider, account, window_id))
+            sql = self._sql(f"INSERT INTO {table} (series_id, bucket, max_pct, last_pct, last_ts) "
+                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, bucket) DO NOTHING")
+            params = [(sid, *row) for row in rows]
+            if hasattr(conn, "executemany"):
+                conn.executemany(sql, params)  # type: ignore[attr-defined]
+            else:
+                with conn.cursor() as cur:  # type: ignore[attr-defined]
+                    cur.executemany(sql, params)
+
     def rollups(self, provider: str, account: str, window_id: str, since: datetime, until: datetime,
                 resolution: str) -> list[tuple[int, float]]:
         """(bucket start, peak percent) rows of the ``hourly`` or ``daily`` rollup."""

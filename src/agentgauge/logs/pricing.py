@@ -1,0 +1,105 @@
+"""Token prices, offline: genai-prices' bundled snapshot plus a small table for what it lacks.
+
+Rates are resolved once per model and cached in the store (``log_prices``), so a warm report
+never imports genai-prices (its data takes ~0.14 s to load). All costs are estimates.
+
+Gaps filled here, as data:
+- 1-hour cache writes: genai-prices has ``cache_write_1h_mtok`` for current Anthropic models
+  (its ``calc_price`` cannot take the split, so we apply the rates ourselves). When a model lacks
+  it we bill 1-hour writes at 2x base input, Anthropic's published rule.
+- ``speed: "fast"``: ccusage appends ``-fast`` to the model; we do the same and multiply the
+  model's rates by ``FAST_MULTIPLIER`` (Anthropic's fast-mode price for Claude Opus 4.6 is 6x the
+  standard rate: $30/$150 per MTok). A fast model not in the table has an unknown cost.
+- Long context: genai-prices applies the tier to the *whole request* when its total input exceeds
+  the threshold (Anthropic's rule); entries carry a ``long_ctx`` flag for input above 200k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from ..store import Store
+
+SOURCE = "genai-prices (bundled snapshot, offline)"
+FAST_MULTIPLIER: dict[str, float] = {"claude-opus-4-6": 6.0}
+ONE_HOUR_WRITE_FACTOR = 2.0  # x base input, when the price data has no 1-hour cache-write rate
+PROVIDER = {"claude": "anthropic", "codex": "openai"}
+
+# Rates per token: base input, cache write (5 min), cache write (1 h), cache read, output; then the
+# same five above the long-context threshold.
+Rates = tuple[float, ...]
+
+
+def _split(value: Any) -> tuple[float | None, float | None]:
+    """(base, long-context) price per MTok from a genai-prices value (Decimal or TieredPrices)."""
+    if value is None:
+        return None, None
+    base = getattr(value, "base", value)
+    tiers = getattr(value, "tiers", None) or []
+    tier = next((t.price for t in tiers if t.start == 200_000), None)
+    return float(base), float(tier if tier is not None else base)
+
+
+def resolve(model: str, provider: str) -> Rates | None:
+    """Look a model up in genai-prices; None when it is unknown (its cost is then shown as unknown)."""
+    from genai_prices import Usage, calc_price
+
+    base_model, multiplier = model, 1.0
+    if model.endswith("-fast"):
+        base_model = model[: -len("-fast")]
+        if base_model not in FAST_MULTIPLIER:
+            return None
+        multiplier = FAST_MULTIPLIER[base_model]
+    try:
+        price = calc_price(Usage(input_tokens=1), model_ref=base_model, provider_id=provider).model_price
+    except (LookupError, ValueError):
+        return None
+    inp, inp_t = _split(price.input_mtok)
+    out, out_t = _split(price.output_mtok)
+    if inp is None or out is None or inp_t is None or out_t is None:
+        return None
+    cw, cw_t = _split(price.cache_write_mtok)
+    cr, cr_t = _split(price.cache_read_mtok)
+    c1, c1_t = _split(getattr(price, "cache_write_1h_mtok", None))
+    base = (inp, cw if cw is not None else inp, c1 if c1 is not None else inp * ONE_HOUR_WRITE_FACTOR,
+            cr if cr is not None else inp, out)
+    long = (inp_t, cw_t if cw_t is not None else inp_t, c1_t if c1_t is not None else inp_t * ONE_HOUR_WRITE_FACTOR,
+            cr_t if cr_t is not None else inp_t, out_t)
+    return tuple(v * multiplier / 1e6 for v in (*base, *long))
+
+
+def rates(store: Store, pairs: Iterable[tuple[str, str]], *, reprice: bool = False) -> dict[tuple[str, str], Rates | None]:
+    """Rates for (agent, model) pairs, from the store's cache; unseen models are resolved and saved."""
+    wanted = {(PROVIDER.get(agent, agent), model) for agent, model in pairs}
+    with store._tx() as conn:
+        if reprice:
+            conn.execute("DELETE FROM log_prices")
+        cached = {(p, m): r for p, m, r in conn.execute("SELECT provider, model, rates FROM log_prices").fetchall()}
+    found: dict[tuple[str, str], Rates | None] = {}
+    missing = []
+    for key in wanted:
+        if key in cached:
+            found[key] = tuple(orjson.loads(cached[key])) if cached[key] else None
+        else:
+            missing.append(key)
+    if missing:
+        new = [(p, m, resolve(m, p)) for p, m in missing]
+        with store._tx() as conn:
+            conn.executemany(store._sql("INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
+                                        "ON CONFLICT (provider, model) DO NOTHING"),
+                             [(p, m, SOURCE, orjson.dumps(r).decode() if r else None) for p, m, r in new])
+        found.update({(p, m): r for p, m, r in new})
+    return {(agent, model): found[(PROVIDER.get(agent, agent), model)] for agent, model in pairs}
+
+
+def cost(r: Rates | None, long_ctx: int, inp: int, out: int, cache_write: int, cache_write_1h: int,
+         cache_read: int) -> float | None:
+    """USD for one group of tokens (``cache_write`` includes the 1-hour part); None if unpriced."""
+    if r is None:
+        return None
+    o = 5 if long_ctx else 0
+    return (inp * r[o] + (cache_write - cache_write_1h) * r[o + 1] + cache_write_1h * r[o + 2]
+            + cache_read * r[o + 3] + out * r[o + 4])
