@@ -167,8 +167,9 @@ def history_year(tmp: Path) -> tuple[float, float, float, int]:
                 bucket[1], bucket[2] = value, ts
             if ts >= raw_from:
                 raw.append((ts, value))
-        store.load_rollups(provider, "default", window, "hourly", [(b, m, last, t) for b, (m, last, t) in hourly.items()])
-        store.load_rollups(provider, "default", window, "daily", [(b, m, last, t) for b, (m, last, t) in daily.items()])
+        for resolution, table in (("hourly", hourly), ("daily", daily)):
+            store.load_rollups(provider, "default", window, resolution,
+                               [(b, m, last, t) for b, (m, last, t) in table.items()])
         store.bulk_load(provider, "default", window, raw)
     until = datetime.fromtimestamp(end, UTC)
     timings = {}
@@ -210,7 +211,7 @@ def main() -> int:
                 ngx_proc.wait()
             weight, fcp, foreign = page_metrics(base + "/")
             time.sleep(5)
-            rss0, cpu0 = proc_stats(server.pid)
+            _, cpu0 = proc_stats(server.pid)
             time.sleep(IDLE_SECONDS)
             rss1, cpu1 = proc_stats(server.pid)
         finally:

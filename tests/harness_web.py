@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 
 from agentgauge.cli.demo import backfill, demo_config
-from agentgauge.sim.server import SimServer
+from agentgauge.sim.server import CalmServer, SimServer
 from agentgauge.store import Store, open_store
 from agentgauge.web.app import create_app
 
@@ -68,7 +68,7 @@ def running_server(demo: bool = True, root_path: str = "", token: str | None = N
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server = CalmServer(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

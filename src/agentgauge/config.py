@@ -25,13 +25,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from .errors import ConfigError
-from .providers import registry
-from .providers._base import Provider
+
+if TYPE_CHECKING:
+    from .providers._base import Provider
 
 APP = "agentgauge"
 GLOBAL_KEYS = {
@@ -136,8 +137,10 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() not in ("false", "0", "no", "off")
 
 
-def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home: Path | None = None) -> Config:
-    """Load the config file (if any) and apply environment overrides."""
+def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home: Path | None = None,
+         providers: bool = True) -> Config:
+    """Load the config file (if any) and apply environment overrides. ``providers=False`` skips the
+    provider accounts (and importing every provider) for commands that only need global settings."""
     env = dict(os.environ if env is None else env)
     home = home or Path.home()
     explicit_path = path is not None or "AGENTGAUGE_CONFIG" in env
@@ -161,7 +164,13 @@ def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home
         raise ConfigError(f"{path}: [providers] must be a table")
 
     accounts: list[AccountConfig] = []
-    for provider in registry.all_providers():
+    if providers:
+        from .providers import registry
+
+        all_providers = registry.all_providers()
+    else:
+        all_providers = []
+    for provider in all_providers:
         table = providers_table.get(provider.id, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [providers.{provider.id}] must be a table")

@@ -13,6 +13,7 @@ Policy lives here, not in adapters:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -210,7 +211,7 @@ class Engine:
         return snapshot
 
     # -- scheduling (serve) -------------------------------------------------------------------
-    async def run_scheduler(self, stop: asyncio.Event, *, interval: float, tick: float = 2.0,
+    async def run_scheduler(self, stop: asyncio.Event, *, interval: float, tick: float = 5.0,
                             on_tick: Callable[[], Any] | None = None) -> None:
         """Refresh each account every ``interval`` seconds (never faster than its provider's
         minimum), each on its own task so a slow provider never delays the others."""
@@ -229,10 +230,8 @@ class Engine:
                     running[target.key] = asyncio.create_task(self.refresh_account(target))
             if on_tick is not None:
                 on_tick()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=tick)
-            except TimeoutError:
-                pass
         for task in running.values():
             task.cancel()
         await asyncio.gather(*running.values(), return_exceptions=True)

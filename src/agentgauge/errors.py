@@ -19,7 +19,12 @@ redacted text only. Each error carries a ``hint`` telling the user what to do.
 
 from __future__ import annotations
 
-from .models import ErrorInfo, ErrorKind
+from typing import TYPE_CHECKING
+
+from .kinds import ErrorKind
+
+if TYPE_CHECKING:
+    from .models import ErrorInfo
 
 
 class AgentGaugeError(Exception):
@@ -34,6 +39,8 @@ class AgentGaugeError(Exception):
         self.hint = hint or self.default_hint
 
     def info(self) -> ErrorInfo:
+        from .models import ErrorInfo
+
         return ErrorInfo(kind=self.kind, message=self.message, hint=self.hint)
 
 

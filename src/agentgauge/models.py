@@ -8,31 +8,17 @@ history store and every later surface are views of :class:`Snapshot`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from .kinds import ErrorKind, Status
+
+__all__ = ["SCHEMA", "ErrorInfo", "ErrorKind", "ProviderSnapshot", "Snapshot", "Status", "Usage", "Window",
+           "evolve", "utc_iso"]
+
 SCHEMA = "agentgauge.snapshot.v1"
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class Status(StrEnum):
-    OK = "ok"
-    STALE = "stale"
-    ERROR = "error"
-    UNCONFIGURED = "unconfigured"
-    DISABLED = "disabled"
-
-
-class ErrorKind(StrEnum):
-    AUTH = "auth"
-    RATE_LIMITED = "rate_limited"
-    TIMEOUT = "timeout"
-    NETWORK = "network"
-    UPSTREAM = "upstream"
-    PARSE = "parse"
-    CONFIG = "config"
 
 
 def utc_iso(value: datetime | None) -> str | None:

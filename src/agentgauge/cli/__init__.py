@@ -10,7 +10,6 @@ Exit codes (``status``):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import time
@@ -18,19 +17,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.live import Live
 
+# Heavy modules (engine, pydantic models, providers, rich) are imported inside the commands that
+# need them, so quick commands such as `cost` start in a fraction of the time.
 from ..config import Config, data_dir, load
-from ..engine import Engine
 from ..errors import AgentGaugeError
-from ..models import Snapshot, Status
-from ..store import Store, open_store
-from .render import render
+from ..kinds import Status
+
+if TYPE_CHECKING:
+    from ..models import Snapshot
+    from ..store import Store
 
 EXIT_OK, EXIT_DEGRADED, EXIT_USAGE, EXIT_NOTHING, EXIT_INTERNAL = 0, 1, 2, 3, 70
 _DEMO_SIM: list[Any] = []  # the simulator of the running --demo, for commands that drive it
@@ -54,12 +54,14 @@ class State:
         self.config_path = config_path
         self.verbose = verbose
 
-    def config(self) -> Config:
-        return load(self.config_path)
+    def config(self, *, providers: bool = True) -> Config:
+        return load(self.config_path, providers=providers)
 
 
 @contextmanager
 def _session(config: Config) -> Iterator[Store]:
+    from ..store import open_store
+
     store = open_store(config.database_url, data_dir=data_dir())
     try:
         yield store
@@ -68,13 +70,13 @@ def _session(config: Config) -> Iterator[Store]:
 
 
 @contextmanager
-def _demo_or_real(state: State, demo: bool) -> Iterator[Config]:
+def _demo_or_real(state: State, demo: bool, *, process: bool = False) -> Iterator[Config]:
     if not demo:
         yield state.config()
         return
     from .demo import demo_config, start_simulator
 
-    sim = start_simulator()
+    sim = start_simulator(process=process)
     _DEMO_SIM.append(sim)
     try:
         yield demo_config(sim.url)
@@ -118,6 +120,14 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 def status(state: State, as_json: bool, providers: tuple[str, ...], watch: bool, interval: float,
            demo: bool) -> None:
     """Show every account's windows: percent used, reset countdown, plan and status."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from ..engine import Engine
+    from .render import render
+
     with _demo_or_real(state, demo) as config, _session(config) as store:
         async def once(engine: Engine) -> Snapshot:
             return await engine.refresh(providers or None)
@@ -178,6 +188,7 @@ def providers_cmd(state: State, as_json: bool) -> None:
     if as_json:
         _print_json({"providers": rows, "known": registry.ids()})
         return
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
@@ -209,6 +220,7 @@ def doctor(state: State) -> None:
 @click.pass_obj
 def serve(state: State, host: str, port: int, root_path: str, demo: bool) -> None:
     """Run the dashboard and HTTP API with the refresh scheduler (the main job)."""
+    import asyncio
     import tempfile
 
     import uvicorn
@@ -219,10 +231,10 @@ def serve(state: State, host: str, port: int, root_path: str, demo: bool) -> Non
     root_path = root_path.rstrip("/")
     if root_path and not root_path.startswith("/"):
         raise click.BadParameter("must start with '/'", param_hint="--root-path")
-    with _demo_or_real(state, demo) as config:
+    with _demo_or_real(state, demo, process=True) as config:
         if demo:
             tmp = tempfile.mkdtemp(prefix="agentgauge-demo-")
-            config = replace(config, database_url=str(Path(tmp) / "demo.db"), refresh_interval=60.0)
+            config = replace(config, database_url=str(Path(tmp) / "demo.db"), refresh_interval=120.0)
         if not is_loopback(host) and not config.serve_token:
             raise AgentGaugeError(
                 f"refusing to serve on {host} without an access token",
@@ -237,8 +249,10 @@ def serve(state: State, host: str, port: int, root_path: str, demo: bool) -> Non
             shown = "localhost" if is_loopback(host) else host
             click.echo(f"agentgauge dashboard: http://{shown}:{port}{root_path}/  (API: {root_path}/api/usage)",
                        err=True)
-            uvicorn.run(app, host=host, port=port, log_level="warning",
-                        proxy_headers=False, access_log=False)
+            from ..sim.server import CalmServer
+
+            CalmServer(uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False,
+                                      access_log=False)).run()
 
 
 @cli.command()
@@ -256,7 +270,9 @@ def sim(host: str, port: int) -> None:
     for provider_id, urls in base_urls(base).items():
         for name, url in urls.items():
             click.echo(f"  AGENTGAUGE_{provider_id.upper()}_{name.upper()}={url}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from ..sim.server import CalmServer
+
+    CalmServer(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
 
 
 def _guarded(entry: Callable[[], Any]) -> None:
@@ -279,3 +295,6 @@ def _guarded(entry: Callable[[], Any]) -> None:
 
 def main() -> None:
     _guarded(lambda: cli.main(standalone_mode=True))
+from .cost import cost as _cost  # noqa: E402
+
+cli.add_command(_cost)

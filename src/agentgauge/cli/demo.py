@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import AccountConfig, Config
 from ..providers import registry
-from ..sim.server import SimServer
+from ..sim.server import SimProcess, SimServer
 
 # A second Codex account shows how several accounts of one provider look.
 EXTRA_ACCOUNTS = {"codex": ("work",)}
@@ -31,11 +31,11 @@ def demo_config(sim_url: str, *, database_url: str = ":memory:") -> Config:
                   home=Path.home())
 
 
-def start_simulator() -> SimServer:
-    return SimServer().start()
+def start_simulator(*, process: bool = False) -> SimServer | SimProcess:
+    return SimProcess().start() if process else SimServer().start()
 
 
-async def backfill(config: Config, store: object, sim: SimServer, *, days: float = 30.0) -> None:
+async def backfill(config: Config, store: object, sim: SimServer | SimProcess, *, days: float = 30.0) -> None:
     """Give the demo real history: walk the simulator's clock back and run the real engine at
     each step, so every sample goes through fetch, parse and the store like live data does."""
     from datetime import UTC, datetime, timedelta
@@ -49,12 +49,17 @@ async def backfill(config: Config, store: object, sim: SimServer, *, days: float
     steps += [now - timedelta(days=7) + timedelta(hours=2) * i for i in range(7 * 12 - 12)]
     steps += [now - timedelta(days=1) + timedelta(minutes=20) * i for i in range(72)]
     clock = {"now": steps[0]}
+
+    async def sim_now(client: httpx.AsyncClient, seconds: float) -> datetime:
+        reply = await client.post(f"{sim.url}/__sim/advance", json={"seconds": seconds})
+        return datetime.fromisoformat(reply.json()["now"])
+
     async with httpx.AsyncClient() as client, Engine(config, store, clock=lambda: clock["now"]) as engine:  # type: ignore[arg-type]
         for when in steps:
-            offset = (when - (datetime.now(UTC) + sim.state.ctx.offset)).total_seconds()
-            await client.post(f"{sim.url}/__sim/advance", json={"seconds": offset})
+            current = await sim_now(client, 0)
+            await sim_now(client, (when - current).total_seconds())
             clock["now"] = when
             await engine.refresh()
-        back = (datetime.now(UTC) - (datetime.now(UTC) + sim.state.ctx.offset)).total_seconds()
-        await client.post(f"{sim.url}/__sim/advance", json={"seconds": back})
+        current = await sim_now(client, 0)
+        await sim_now(client, (datetime.now(UTC) - current).total_seconds())
     # The backfill's gates lie in the past, so live refreshes start at once.

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from abc import ABC, abstractmethod
 
 # One usage row, as a plain tuple: rows cross process boundaries by the hundred thousand, and
 # tuples pickle and executemany far faster than objects. Field positions:
 KEY, TS, MODEL, SESSION, PROJECT, INPUT, OUTPUT, CACHE_WRITE, CACHE_WRITE_1H, CACHE_READ, REASONING, \
-    SIDECHAIN, LONG_CTX, MSG_ID = range(14)
+    SIDECHAIN, LONG_CTX = range(13)
 Row = tuple[Any, ...]
 
 CHUNK = 1 << 20  # 1 MiB reads: few syscalls, and the buffers stay in cache (larger ones were slower with two workers)
@@ -75,10 +75,6 @@ class Reader(ABC):
     def prefer(self, new: Row, old: Row) -> bool:
         ...
 
-    def cleanup_sql(self) -> Iterable[str]:
-        """Statements run after new rows were stored (cross-key dedupe rules)."""
-        return ()
-
     def files(self, roots: Iterable[Path]) -> list[tuple[Path, Path]]:
         """Every ``*.jsonl`` under the roots, recursively, as (path, root)."""
         found: list[tuple[Path, Path]] = []
@@ -98,6 +94,15 @@ class Reader(ABC):
                 except OSError:
                     continue  # a folder removed or unreadable mid-scan is not fatal
         return found
+
+
+def executemany(conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """sqlite3 connections have executemany; psycopg's is on the cursor (pipelined there)."""
+    if hasattr(conn, "executemany"):
+        conn.executemany(sql, rows)
+    else:
+        with conn.cursor() as cur:
+            cur.executemany(sql, rows)
 
 
 def parse_ts(value: Any) -> int | None:

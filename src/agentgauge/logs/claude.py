@@ -1,15 +1,17 @@
 """Claude Code: ``projects/<project>/<session>.jsonl`` (and ``<session>/subagents/agent-*.jsonl``).
 
 One API response is written as one line per content block, all sharing ``message.id``,
-``requestId`` and the usage; resumed sessions copy their parent's lines verbatim. The dedupe key
-is therefore ``message.id:requestId``; among copies the one with the larger token total wins,
-and on a tie the non-sidechain copy. A sidechain copy whose ``message.id`` also appears outside a
-sidechain (``/btw`` replays carry a new requestId) is dropped after each run, as ccusage does.
+``requestId`` and the usage; resumed sessions copy their parent's lines verbatim. A line is
+deduplicated only when it has both ids (as in ccusage); among copies a non-sidechain copy beats a
+sidechain one, then the larger token total wins. The stored key is ``message.id`` alone: ``/btw``
+side questions replay a parent message under a new requestId in a sidechain, and ccusage then
+matches on message.id, which here is a plain key conflict. (Two non-sidechain records with one
+message.id and different requestIds, which the API does not produce, would count once here.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,11 +49,9 @@ class ClaudeReader(Reader):
     provider = "anthropic"
     markers = (b'"usage":{',)
     replace_when: ClassVar[str] = (
+        "excluded.sidechain < log_entries.sidechain OR (excluded.sidechain = log_entries.sidechain AND "
         "(excluded.input + excluded.output + excluded.cache_write + excluded.cache_read) > "
-        "(log_entries.input + log_entries.output + log_entries.cache_write + log_entries.cache_read) OR "
-        "((excluded.input + excluded.output + excluded.cache_write + excluded.cache_read) = "
-        "(log_entries.input + log_entries.output + log_entries.cache_write + log_entries.cache_read) AND "
-        "log_entries.sidechain = 1 AND excluded.sidechain = 0)"
+        "(log_entries.input + log_entries.output + log_entries.cache_write + log_entries.cache_read))"
     )
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
@@ -119,22 +119,16 @@ class ClaudeReader(Reader):
         if get("speed") == "fast" or msg.get("speed") == "fast" or d.get("speed") == "fast":
             model += "-fast"  # priced with the fast multiplier, shown apart like ccusage
         mid, rid = msg.get("id"), d.get("requestId")
-        if type(mid) is str and mid and type(rid) is str and rid:
-            key = f"{mid}:{rid}"
-        else:
-            key, mid = f"@{ctx['file_id']}:{offset}", None  # not dedupable: unique per position
+        # Without both ids a line is not deduplicated: its key is unique to its position.
+        key = mid if type(mid) is str and mid and type(rid) is str and rid else f"@{ctx['file_id']}:{offset}"
         side = 1 if d.get("isSidechain") is True else 0
         if sig is not None:
             seen.add(sig)  # only after a full parse: a torn copy must not hide the intact line
         return (key, ts, model, ctx["session"], ctx["project"], inp, out, cw, cw1h, cr, 0, side,
-                1 if inp + cw + cr > LONG_CONTEXT else 0, mid)
+                1 if inp + cw + cr > LONG_CONTEXT else 0)
 
     def prefer(self, new: Row, old: Row) -> bool:
-        tn = new[INPUT] + new[OUTPUT] + new[CACHE_WRITE] + new[CACHE_READ]
-        to = old[INPUT] + old[OUTPUT] + old[CACHE_WRITE] + old[CACHE_READ]
-        return tn > to or (tn == to and old[SIDECHAIN] == 1 and new[SIDECHAIN] == 0)
-
-    def cleanup_sql(self) -> Iterable[str]:
-        return ("DELETE FROM log_entries WHERE agent = 'claude' AND sidechain = 1 AND msg_id IS NOT NULL AND "
-                "msg_id IN (SELECT msg_id FROM log_entries WHERE agent = 'claude' AND sidechain = 0 "
-                "AND msg_id IS NOT NULL)",)
+        if new[SIDECHAIN] != old[SIDECHAIN]:
+            return bool(new[SIDECHAIN] < old[SIDECHAIN])
+        return bool(new[INPUT] + new[OUTPUT] + new[CACHE_WRITE] + new[CACHE_READ]
+                    > old[INPUT] + old[OUTPUT] + old[CACHE_WRITE] + old[CACHE_READ])

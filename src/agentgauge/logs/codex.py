@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ._base import TS, LONG_CONTEXT, Reader, Row, parse_ts
+from ._base import LONG_CONTEXT, TS, Reader, Row, parse_ts
 from .claude import _loads
 
 FALLBACK_MODEL = "gpt-5"
@@ -108,7 +108,7 @@ class CodexReader(Reader):
         inp, cached, out, reasoning, _ = delta
         cached = min(cached, inp)
         return (key, ts, ctx["model"] or FALLBACK_MODEL, ctx["session"], ctx["project"], inp - cached, out, 0, 0,
-                cached, reasoning, 0, 1 if inp > LONG_CONTEXT else 0, None)
+                cached, reasoning, 0, 1 if inp > LONG_CONTEXT else 0)
 
     def prefer(self, new: Row, old: Row) -> bool:
         return bool(new[TS] < old[TS])

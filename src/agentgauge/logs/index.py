@@ -24,13 +24,13 @@ import orjson
 
 from ..store import Store
 from . import READERS, reader_for
-from ._base import KEY, FileScan, Reader, Row, scan_file
+from ._base import FileScan, Reader, Row, executemany, scan_file
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this a process pool costs more than it saves
 BATCH_BYTES = 24 << 20
 
 _COLUMNS = ("agent, key, ts, model, session, project, input, output, cache_write, cache_write_1h, cache_read, "
-            "reasoning, sidechain, long_ctx, msg_id, file_id")
+            "reasoning, sidechain, long_ctx, file_id")
 
 
 @dataclass
@@ -149,7 +149,7 @@ def _refresh_agent(store: Store, reader: Reader, env: Mapping[str, str], home: P
 def _assign_ids(store: Store, agent: str, fresh: list[str], tasks: list[_Task]) -> list[_Task]:
     now = time.time()
     with store._tx() as conn:
-        conn.executemany(store._sql("INSERT INTO log_files (agent, path, updated_at) VALUES (?, ?, ?) "
+        executemany(conn, store._sql("INSERT INTO log_files (agent, path, updated_at) VALUES (?, ?, ?) "
                                     "ON CONFLICT (path) DO NOTHING"), [(agent, p, now) for p in fresh])
     ids = {p: k.id for p, k in _known(store, agent).items()}
     return [_Task(t.path, t.root, ids[t.path], t.start, t.state, t.sig, t.stat) if t.file_id == 0 else t
@@ -189,14 +189,50 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
+_SELECT_OLD = ("SELECT key, ts, model, session, project, input, output, cache_write, cache_write_1h, cache_read, "
+               "reasoning, sidechain, long_ctx FROM log_entries WHERE agent = ? AND key IN ({})")
+_USAGE_ADD = ("INSERT INTO log_usage (agent, quarter, model, long_ctx, entries, input, output, cache_write, "
+              "cache_write_1h, cache_read, reasoning, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (agent, quarter, model, long_ctx) DO UPDATE SET "
+              "entries = log_usage.entries + excluded.entries, "
+              "input = log_usage.input + excluded.input, output = log_usage.output + excluded.output, "
+              "cache_write = log_usage.cache_write + excluded.cache_write, "
+              "cache_write_1h = log_usage.cache_write_1h + excluded.cache_write_1h, "
+              "cache_read = log_usage.cache_read + excluded.cache_read, "
+              "reasoning = log_usage.reasoning + excluded.reasoning, "
+              "last_ts = CASE WHEN excluded.last_ts > log_usage.last_ts THEN excluded.last_ts "
+              "ELSE log_usage.last_ts END")
+_USAGE_REBUILD = ("INSERT INTO log_usage (agent, quarter, model, long_ctx, entries, input, output, cache_write, "
+                  "cache_write_1h, cache_read, reasoning, last_ts) SELECT agent, ts / 900, model, long_ctx, COUNT(*), "
+                  "SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning), "
+                  "MAX(ts) FROM log_entries WHERE agent = ? GROUP BY agent, ts / 900, model, long_ctx")
+
+
+def _tally(usage: dict[tuple[Any, ...], list[int]], row: Row, sign: int) -> None:
+    """Add (sign 1) or remove (sign -1) one entry in the per-quarter sums."""
+    acc = usage.setdefault((row[1] // 900, row[2], row[12]), [0, 0, 0, 0, 0, 0, 0, 0])
+    acc[0] += sign
+    for i, col in enumerate((5, 6, 7, 8, 9, 10), start=1):
+        acc[i] += sign * row[col]
+    acc[7] = max(acc[7], row[1])
+
+
+def _old_rows(conn: Any, store: Store, agent: str, keys: list[str]) -> dict[str, Row]:
+    old: dict[str, Row] = {}
+    for i in range(0, len(keys), 500):
+        part = keys[i:i + 500]
+        sql = store._sql(_SELECT_OLD.format(", ".join("?" * len(part))))
+        old.update({r[0]: tuple(r) for r in conn.execute(sql, (agent, *part)).fetchall()})
+    return old
+
+
 def _store(store: Store, reader: Reader, tasks: list[_Task], scans: list[FileScan], merged: dict[str, Row], *,
            full: bool, present: list[int]) -> None:
     stat = {t.file_id: t.stat for t in tasks}
     agent = reader.agent
     cols = _COLUMNS.split(", ")
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols[2:])
-    upsert = store._sql(f"INSERT INTO log_entries ({_COLUMNS}) VALUES ({', '.join('?' * len(cols))}) "
-                        f"ON CONFLICT (agent, key) DO UPDATE SET {updates} WHERE {reader.replace_when}")
+    placeholders = ", ".join("?" * len(cols))
     now = time.time()
     file_rows = []
     for s in scans:
@@ -206,19 +242,52 @@ def _store(store: Store, reader: Reader, tasks: list[_Task], scans: list[FileSca
         file_rows.append((dev, ino, size, mtime, s.end, s.sig, orjson.dumps(s.state).decode() if s.state else None,
                           s.malformed, now, s.file_id))
     with store._tx() as conn:
-        if full and present:
-            # A rewrite: forget what the present files produced; entries of vanished files stay.
+        if full:
+            # A rewrite: forget what the present files produced (entries of vanished files stay),
+            # store the new rows under the dedupe rule, and recount the quarter sums in SQL.
             conn.execute(store._sql("CREATE TEMP TABLE IF NOT EXISTS log_reset (id BIGINT PRIMARY KEY)"))
             conn.execute("DELETE FROM log_reset")
-            conn.executemany(store._sql("INSERT INTO log_reset (id) VALUES (?)"), [(i,) for i in present])
+            executemany(conn, store._sql("INSERT INTO log_reset (id) VALUES (?)"), [(i,) for i in present])
             conn.execute(store._sql("DELETE FROM log_entries WHERE agent = ? AND file_id IN "
                                     "(SELECT id FROM log_reset)"), (agent,))
             conn.execute(store._sql("UPDATE log_files SET malformed = 0 WHERE agent = ?"), (agent,))
-        if merged:
-            conn.executemany(upsert, [(agent, *row) for row in sorted(merged.values(), key=lambda r: r[KEY])])
-            for sql in reader.cleanup_sql():
-                conn.execute(sql)
-        conn.executemany(store._sql(
+            executemany(conn, store._sql(
+                f"INSERT INTO log_entries ({_COLUMNS}) VALUES ({placeholders}) ON CONFLICT (agent, key) "
+                f"DO UPDATE SET {updates} WHERE {reader.replace_when}"), [(agent, *r) for r in merged.values()])
+            conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))
+            conn.execute(store._sql(_USAGE_REBUILD), (agent,))
+        elif merged:
+            empty = conn.execute(store._sql("SELECT 1 FROM log_entries WHERE agent = ? LIMIT 1"),
+                                 (agent,)).fetchone() is None
+            old = {} if empty else _old_rows(conn, store, agent, list(merged))
+            usage: dict[tuple[Any, ...], list[int]] = {}
+            write = []
+            for key, row in merged.items():
+                prev = old.get(key)
+                if prev is not None:
+                    if not reader.prefer(row, prev):
+                        continue
+                    _tally(usage, prev, -1)
+                acc = usage.get(k := (row[1] // 900, row[2], row[12]))
+                if acc is None:  # inlined _tally(+1): this loop runs once per entry on a cold run
+                    usage[k] = [1, row[5], row[6], row[7], row[8], row[9], row[10], row[1]]
+                else:
+                    acc[0] += 1
+                    acc[1] += row[5]
+                    acc[2] += row[6]
+                    acc[3] += row[7]
+                    acc[4] += row[8]
+                    acc[5] += row[9]
+                    acc[6] += row[10]
+                    if row[1] > acc[7]:
+                        acc[7] = row[1]
+                write.append((agent, *row))
+            # Sorted by key: B-tree inserts in key order touch each page once.
+            write.sort(key=lambda r: r[1])
+            executemany(conn, store._sql(f"INSERT INTO log_entries ({_COLUMNS}) VALUES ({placeholders}) "
+                                        f"ON CONFLICT (agent, key) DO UPDATE SET {updates}"), write)
+            executemany(conn, store._sql(_USAGE_ADD), [(agent, *k, *v) for k, v in usage.items()])
+        executemany(conn, store._sql(
             "UPDATE log_files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, read_offset = ?, sig = ?, state = ?, "
             "malformed = malformed + ?, updated_at = ? WHERE id = ?"), file_rows)
 

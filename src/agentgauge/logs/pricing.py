@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from ..store import Store
+from ._base import executemany
 
 SOURCE = "genai-prices (bundled snapshot, offline)"
 FAST_MULTIPLIER: dict[str, float] = {"claude-opus-4-6": 6.0}
@@ -71,7 +72,8 @@ def resolve(model: str, provider: str) -> Rates | None:
     return tuple(v * multiplier / 1e6 for v in (*base, *long))
 
 
-def rates(store: Store, pairs: Iterable[tuple[str, str]], *, reprice: bool = False) -> dict[tuple[str, str], Rates | None]:
+def rates(store: Store, pairs: Iterable[tuple[str, str]], *,
+          reprice: bool = False) -> dict[tuple[str, str], Rates | None]:
     """Rates for (agent, model) pairs, from the store's cache; unseen models are resolved and saved."""
     wanted = {(PROVIDER.get(agent, agent), model) for agent, model in pairs}
     with store._tx() as conn:
@@ -88,7 +90,7 @@ def rates(store: Store, pairs: Iterable[tuple[str, str]], *, reprice: bool = Fal
     if missing:
         new = [(p, m, resolve(m, p)) for p, m in missing]
         with store._tx() as conn:
-            conn.executemany(store._sql("INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
+            executemany(conn, store._sql("INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
                                         "ON CONFLICT (provider, model) DO NOTHING"),
                              [(p, m, SOURCE, orjson.dumps(r).decode() if r else None) for p, m, r in new])
         found.update({(p, m): r for p, m, r in new})

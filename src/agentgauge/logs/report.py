@@ -81,12 +81,20 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
 
 
 def _grouped(store: Store, f: Filters, extra: str = "") -> list[tuple[Any, ...]]:
+    """Rows of (agent, quarter, model, long_ctx, [extra...], entries, token sums..., last ts)."""
     where, params = _where(f)
-    cols = f"agent, ts / {QUARTER}, model, long_ctx{', ' + extra if extra else ''}"
-    n = 4 + (extra.count(",") + 1 if extra else 0)
-    sql = (f"SELECT {cols}, COUNT(*), SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), "
-           f"SUM(cache_read), SUM(reasoning), MAX(ts) FROM log_entries WHERE {where} "
-           f"GROUP BY {', '.join(str(i + 1) for i in range(n))}")
+    if not extra and not f.project:
+        # The indexer keeps these sums per quarter: a few thousand rows instead of every entry.
+        where = where.replace("ts >= ?", "quarter >= ?").replace("ts < ?", "quarter < ?")
+        params = [p // QUARTER if isinstance(p, int) else p for p in params]
+        sql = ("SELECT agent, quarter, model, long_ctx, entries, input, output, cache_write, cache_write_1h, "
+               f"cache_read, reasoning, last_ts FROM log_usage WHERE {where}")
+    else:
+        cols = f"agent, ts / {QUARTER}, model, long_ctx{', ' + extra if extra else ''}"
+        n = 4 + (extra.count(",") + 1 if extra else 0)
+        sql = (f"SELECT {cols}, COUNT(*), SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), "
+               f"SUM(cache_read), SUM(reasoning), MAX(ts) FROM log_entries WHERE {where} "
+               f"GROUP BY {', '.join(str(i + 1) for i in range(n))}")
     with store._tx() as conn:
         return conn.execute(store._sql(sql), params).fetchall()
 
@@ -210,31 +218,31 @@ def cost_summary(store: Store, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
     and per model, JSON-ready. Reads only the index; call ``refresh_index`` to update it."""
     today = now.astimezone(tz).date()
     f = Filters(agents=("claude", "codex"), since=today - timedelta(days=29), until=today, tz=tz)
-    daily = buckets(store, f, "daily")
+    rows = _grouped(store, f)
+    prices = pricing.rates(store, {(r[0], r[2]) for r in rows})
+    spans = (("today", 1), ("7d", 7), ("30d", 30))
+    per: dict[str, dict[tuple[str, str], Acc]] = {name: {} for name, _ in spans}
+    days: dict[int, date] = {}
+    for agent, quarter, model, long_ctx, n, inp, o, cw, cw1h, cr, reas, last in rows:
+        day = _local_day(tz, days, int(quarter))
+        cost = pricing.cost(prices[(agent, model)], long_ctx, int(inp), int(o), int(cw), int(cw1h), int(cr))
+        for name, span in spans:
+            if today - timedelta(days=span - 1) <= day <= today:
+                per[name].setdefault((agent, model), Acc()).add(int(n), int(inp), int(o), int(cw), int(cr),
+                                                                int(reas), cost, int(last))
     periods: dict[str, Any] = {}
-    for name, days in (("today", 1), ("7d", 7), ("30d", 30)):
-        first = today - timedelta(days=days - 1)
-        per_model: dict[tuple[str, str], Acc] = {}
-        for key, bucket in daily.items():
-            if date.fromisoformat(key) >= first:
-                for model, a in bucket.models.items():
-                    agent = "codex" if model.startswith(("gpt", "o1", "o3", "o4", "codex")) else "claude"
-                    agent = next(iter(bucket.agents)) if len(bucket.agents) == 1 else agent
-                    per_model.setdefault((agent, model), Acc()).add(a.entries, a.input, a.output, a.cache_write,
-                                                                    a.cache_read, a.reasoning, a.cost, a.last)
-        agents: dict[str, Any] = {}
-        for agent in ("claude", "codex"):
-            models = {m: a for (ag, m), a in per_model.items() if ag == agent}
-            agents[agent] = _sum_fields(models, True)
+    for name, span in spans:
+        accs = per[name]
         periods[name] = {
-            "since": first.isoformat(), "until": today.isoformat(),
-            **_sum_fields({f"{ag}/{m}": a for (ag, m), a in per_model.items()}, True),
-            "agents": agents,
+            "since": (today - timedelta(days=span - 1)).isoformat(), "until": today.isoformat(),
+            **_sum_fields({f"{ag}/{m}": a for (ag, m), a in accs.items()}, True),
+            "agents": {agent: _sum_fields({m: a for (ag, m), a in accs.items() if ag == agent}, True)
+                       for agent in ("claude", "codex")},
             "models": [{"agent": ag, "modelName": m, "entries": a.entries, "inputTokens": a.input,
                         "outputTokens": a.output, "cacheCreationTokens": a.cache_write, "cacheReadTokens": a.cache_read,
                         "reasoningOutputTokens": a.reasoning, "totalTokens": a.total,
                         "cost": None if a.cost is None else round(a.cost, 6)}
-                       for (ag, m), a in sorted(per_model.items(), key=lambda kv: -(kv[1].cost or 0))],
+                       for (ag, m), a in sorted(accs.items(), key=lambda kv: -(kv[1].cost or 0))],
         }
     return {"generatedAt": now.astimezone(UTC).isoformat(), "timezone": str(tz), "costIsEstimate": True,
             "costNote": ESTIMATE_NOTE, "pricingSource": pricing.SOURCE, "periods": periods}

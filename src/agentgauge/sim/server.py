@@ -233,7 +233,7 @@ class SimServer:
         self.sock.bind((host, port))
         self.host, self.port = self.sock.getsockname()[:2]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
+        self.server = CalmServer(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property
@@ -259,3 +259,57 @@ class SimServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class CalmServer(uvicorn.Server):
+    """uvicorn wakes ten times a second to refresh its Date header and check for shutdown; once a
+    second is plenty and keeps an idle server near zero CPU."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter += 10  # on_tick refreshes the Date header when counter % 10 == 0
+            await asyncio.sleep(1.0)
+            should_exit = await self.on_tick(counter)
+
+
+class SimProcess:
+    """The simulator in its own process (``serve --demo``): like a real upstream, it does not share
+    the server's interpreter, so it cannot stall the server's event loop."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        import subprocess
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            self.port = probe.getsockname()[1]
+        self.host = host
+        self.proc = subprocess.Popen([sys.executable, "-m", "agentgauge", "sim", "--host", host, "--port",
+                                      str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SimProcess:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("simulator process exited")
+            try:
+                httpx.get(self.url + "/", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("simulator did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from ..errors import ConfigError
-from ..models import ProviderSnapshot
+
+if TYPE_CHECKING:
+    from ..models import ProviderSnapshot
 
 
 class _Connection(Protocol):
@@ -131,6 +133,8 @@ class Store:
             ), (snapshot.provider, snapshot.account, payload, next_allowed_at, failures, last_raw, time.time()))
 
     def states(self) -> dict[tuple[str, str], AccountState]:
+        from ..models import ProviderSnapshot
+
         rows = self._rows("SELECT provider, account, snapshot, next_allowed_at, failures, last_raw "
                           "FROM account_state")
         return {
@@ -139,6 +143,8 @@ class Store:
         }
 
     def state(self, provider: str, account: str) -> AccountState | None:
+        from ..models import ProviderSnapshot
+
         rows = self._rows("SELECT snapshot, next_allowed_at, failures, last_raw FROM account_state "
                           "WHERE provider = ? AND account = ?", (provider, account))
         if not rows:

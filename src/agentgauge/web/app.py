@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -91,6 +92,30 @@ class SubPath:
         await self.app(scope, receive, send)
 
 
+class CachedUsage:
+    """``GET /api/usage`` straight from the live view's pre-encoded bytes: the endpoint agents and
+    scripts poll most, served without routing (it sits inside the Host/token guard)."""
+
+    HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+
+    def __init__(self, app: Any, live: Live) -> None:
+        self.app = app
+        self.live = live
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if scope["type"] == "http" and path == "/api/usage" and scope["method"] == "GET":
+            body = self.live.body
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [*self.HEADERS, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 def _page(name: str) -> bytes:
     return STATIC.joinpath(name).read_bytes()
 
@@ -137,6 +162,8 @@ def create_app(config: Config, store: Store, *, engine: Engine | None = None, bi
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         scheduler = None
+        gc.collect()
+        gc.freeze()  # start-up objects live forever; keep them out of every later collection
         if schedule:
             scheduler = asyncio.create_task(engine.run_scheduler(stop, interval=config.refresh_interval,
                                                                  on_tick=state.on_tick))
@@ -166,6 +193,7 @@ def create_app(config: Config, store: Store, *, engine: Engine | None = None, bi
     app = Starlette(routes=routes, lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.state.server = state
+    app.add_middleware(CachedUsage, live=state.live)
     app.add_middleware(Guard, bind_host=bind_host, token=config.serve_token,
                        allowed_hosts=config.allowed_hosts, root_path=root_path)
     if root_path:

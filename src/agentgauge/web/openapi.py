@@ -81,8 +81,9 @@ def document() -> dict[str, Any]:
                           "404": _json(ERROR, "No such account")}}},
         "/api/events": {"get": {"summary": "Server-Sent Events: `snapshot` first, then `account` per change",
                                 "operationId": "events",
-                                "responses": {"200": {"description": "text/event-stream",
-                                                      "content": {"text/event-stream": {"schema": {"type": "string"}}}}}}},
+                                "responses": {"200": {
+                                    "description": "text/event-stream",
+                                    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}}},
         "/api/ping": {"get": {"summary": "Liveness", "operationId": "ping",
                               "responses": {"200": _json({"type": "object"}, "Alive")}}},
         "/api/health": {"get": {"summary": "Per-account status", "operationId": "health",

@@ -2,7 +2,7 @@
 // Plain DOM code, no build step. Every URL is relative ("api/usage", never "/api/usage")
 // so the page keeps working when a reverse proxy serves it under a sub-path.
 
-const RANGES = [["3h", 3 * 3600], ["6h", 6 * 3600], ["24h", 86400], ["7d", 6 * 86400], ["30d", 30 * 86400]];
+const RANGES = [["3h", 3 * 3600], ["6h", 6 * 3600], ["24h", 86400], ["7d", 7 * 86400], ["30d", 30 * 86400]];
 const STATUS_TEXT = { ok: "ok", stale: "stale", error: "error", unconfigured: "not configured", disabled: "disabled" };
 // Series colours for the history chart; chosen to stay distinct on light and dark backgrounds.
 const PALETTE = ["#3b82f6", "#e8590c", "#10b981", "#a855f7", "#e11d48", "#0ea5e9", "#ca8a04", "#64748b"];
@@ -34,6 +34,8 @@ function h(tag, attrs = {}, ...kids) {
 
 async function api(path, options = {}) {
   const resp = await fetch(path, { headers: { Accept: "application/json" }, ...options });
+  // A server started with a token answers 401 once the login cookie is gone: sign in again.
+  if (resp.status === 401) location.assign("login");
   if (!resp.ok) {
     let detail = "";
     try {

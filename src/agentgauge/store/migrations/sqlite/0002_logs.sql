@@ -16,7 +16,7 @@ CREATE TABLE log_files (
     updated_at REAL NOT NULL
 );
 
--- Deduplicated usage entries: one row per API call (Claude: message.id:requestId; Codex: the
+-- Deduplicated usage entries: one row per API call (Claude: message.id; Codex: the
 -- thread's cumulative total). Token columns follow ccusage: input = non-cached input,
 -- cache_write includes cache_write_1h, output includes reasoning.
 CREATE TABLE log_entries (
@@ -34,11 +34,9 @@ CREATE TABLE log_entries (
     reasoning BIGINT NOT NULL,
     sidechain SMALLINT NOT NULL,
     long_ctx SMALLINT NOT NULL,
-    msg_id TEXT,
     file_id BIGINT NOT NULL,
     PRIMARY KEY (agent, key)
-);
-CREATE INDEX log_entries_ts ON log_entries (agent, ts);
+) WITHOUT ROWID;
 
 -- Per-model token prices resolved from genai-prices (plus our own gap table), cached so a warm
 -- report never imports the price database. rates is JSON; NULL means the model is unknown.
@@ -48,4 +46,23 @@ CREATE TABLE log_prices (
     source TEXT NOT NULL,
     rates TEXT,
     PRIMARY KEY (provider, model)
+);
+
+-- log_entries summed per agent, UTC quarter hour (every zone's offset is a multiple of 15 min, so
+-- any --timezone buckets exactly), model and long-context flag, kept in step by the indexer so
+-- reports and the dashboard sum a few thousand rows instead of every entry.
+CREATE TABLE log_usage (
+    agent TEXT NOT NULL,
+    quarter BIGINT NOT NULL,
+    model TEXT NOT NULL,
+    long_ctx SMALLINT NOT NULL,
+    entries BIGINT NOT NULL,
+    input BIGINT NOT NULL,
+    output BIGINT NOT NULL,
+    cache_write BIGINT NOT NULL,
+    cache_write_1h BIGINT NOT NULL,
+    cache_read BIGINT NOT NULL,
+    reasoning BIGINT NOT NULL,
+    last_ts BIGINT NOT NULL,
+    PRIMARY KEY (agent, quarter, model, long_ctx)
 );
