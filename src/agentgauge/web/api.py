@@ -153,6 +153,17 @@ async def seed_data(request: Request) -> Response:
     return JSONResponse(data, headers=NO_STORE)
 
 
+async def cost(request: Request) -> Response:
+    """Estimated cost today / 7 days / 30 days per agent and model, from the local-log index
+    (refreshed in the background; the first request waits for the first index run)."""
+    state = _state(request)
+    if state.cost_body is None:
+        await asyncio.shield(state.refresh_cost())
+    if state.cost_body is None:
+        return problem(503, "the local-log index could not be read; see the server log")
+    return json_bytes(state.cost_body)
+
+
 async def config(request: Request) -> Response:
     state = _state(request)
     return JSONResponse({

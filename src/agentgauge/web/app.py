@@ -45,6 +45,9 @@ class ServerState:
         self._refreshes: dict[frozenset[tuple[str, str]], asyncio.Task[Any]] = {}
         self.last_cycle: datetime | None = None
         self._last_prune: datetime | None = None
+        self.cost_body: bytes | None = None
+        self._cost_task: asyncio.Task[Any] | None = None
+        self._last_cost: datetime | None = None
 
     def start_refresh(self, targets: list[Target]) -> asyncio.Task[Any]:
         """One refresh per selection at a time; concurrent callers share it."""
@@ -63,8 +66,32 @@ class ServerState:
             return None
         return self.last_cycle + timedelta(seconds=self.config.refresh_interval)
 
+    def _cost_summary(self) -> bytes:
+        """Read new log bytes into the index, then summarise it (runs in a worker thread)."""
+        from ..logs.index import refresh_index
+        from ..logs.report import cost_summary
+        from .live import encode
+
+        refresh_index(self.store, self.config.env, home=self.config.home)
+        tz = datetime.now().astimezone().tzinfo or UTC
+        return encode(cost_summary(self.store, now=self.clock(), tz=tz))
+
+    def refresh_cost(self) -> asyncio.Task[Any]:
+        if self._cost_task is None or self._cost_task.done():
+            async def run() -> None:
+                try:
+                    self.cost_body = await asyncio.to_thread(self._cost_summary)
+                except Exception as exc:  # a broken log file must never take the server down
+                    log.warning("cost index refresh failed: %s", exc)
+
+            self._cost_task = asyncio.create_task(run())
+        return self._cost_task
+
     def on_tick(self) -> None:
         now = self.clock()
+        if self._last_cost is None or (now - self._last_cost) > timedelta(minutes=10):
+            self._last_cost = now
+            self.refresh_cost()
         if self.last_cycle is None or (now - self.last_cycle).total_seconds() >= self.config.refresh_interval:
             self.last_cycle = now
         if self._last_prune is None or (now - self._last_prune) > timedelta(hours=1):
@@ -189,6 +216,7 @@ def create_app(config: Config, store: Store, *, engine: Engine | None = None, bi
         Route("/api/ping", api.ping),
         Route("/api/health", api.health),
         Route("/api/data", api.seed_data),
+        Route("/api/cost", api.cost),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

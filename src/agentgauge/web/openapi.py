@@ -90,6 +90,10 @@ def document() -> dict[str, Any]:
                                 "responses": {"200": _json({"type": "object"}, "Health")}}},
         "/api/data": {"get": {"summary": "Seed-compatible shape (AgentsUsageDashboard /api/data)",
                               "operationId": "seedData", "responses": {"200": _json({"type": "object"}, "Data")}}},
+        "/api/cost": {"get": {"summary": "Estimated cost today / 7 days / 30 days per agent and model (local logs)",
+                              "operationId": "getCost",
+                              "responses": {"200": _json({"type": "object"}, "Cost summary"),
+                                            "503": _json(ERROR, "Index unavailable")}}},
         "/api/config": {"get": {"summary": "Display settings for the dashboard", "operationId": "getConfig",
                                 "responses": {"200": _json({"type": "object"}, "Config")}}},
     }

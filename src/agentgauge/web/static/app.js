@@ -477,6 +477,45 @@ function connect() {
   });
 }
 
+// ---- spend (local logs) ------------------------------------------------------------------
+
+function fmtUsd(x) {
+  return x === null || x === undefined ? "?" : `$${x < 10 ? x.toFixed(2) : Math.round(x).toLocaleString()}`;
+}
+
+async function loadCost() {
+  let cost;
+  try {
+    cost = await api("api/cost");
+  } catch {
+    return; // no local logs readable: the panel stays hidden
+  }
+  const periods = [["today", "Today"], ["7d", "7 days"], ["30d", "30 days"]];
+  const agents = Object.keys(cost.periods["30d"].agents || {});
+  const spent = (period, agent) => (agent ? cost.periods[period].agents[agent] : cost.periods[period]);
+  if (!agents.some((a) => spent("30d", a).totalTokens > 0)) {
+    $("cost").hidden = true;
+    return;
+  }
+  const head = h("tr", {}, h("th", { scope: "col" }, "Agent"), ...periods.map(([, l]) => h("th", { scope: "col" }, l)));
+  const row = (label, agent) => {
+    const cells = periods.map(([key]) => {
+      const t = spent(key, agent);
+      return h("td", { "data-period": key }, fmtUsd(t.totalCost) + (t.costIsPartial ? "+" : ""));
+    });
+    return h("tr", { "data-agent": agent || "all" }, h("th", { scope: "row" }, label), ...cells);
+  };
+  const table = $("cost-table");
+  table.replaceChildren(table.querySelector("caption"), head,
+    ...agents.filter((a) => spent("30d", a).totalTokens > 0).map((a) => row(a[0].toUpperCase() + a.slice(1), a)),
+    row("All", null));
+  const top = (cost.periods["30d"].models || []).slice(0, 4);
+  $("cost-models").textContent = top.length
+    ? `Top models, 30 days: ${top.map((m) => `${m.modelName} ${fmtUsd(m.cost)}`).join(" · ")}` : "";
+  $("cost-note").textContent = `${cost.costNote} "+" marks totals that leave out models with unknown prices.`;
+  $("cost").hidden = false;
+}
+
 async function start() {
   $("refresh-all").addEventListener("click", refreshAll);
   connect();
@@ -491,6 +530,8 @@ async function start() {
   // Thresholds may have arrived after an SSE snapshot was drawn with the defaults.
   if (state.accounts.size) render();
   setInterval(tick, 1000);
+  loadCost();
+  setInterval(loadCost, 5 * 60 * 1000);
 }
 
 start();
