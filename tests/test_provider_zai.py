@@ -317,3 +317,10 @@ async def test_timeout(sim: Any) -> None:
     with pytest.raises(FetchTimeoutError) as info:
         await fetch_usage("zai", sim_settings("zai", sim.url), timeout=0.5)
     assert_no_secret(info.value)
+
+
+async def test_unknown_region_is_rejected_even_with_a_url_override(sim):
+    from agentgauge.errors import ProviderConfigError
+
+    with pytest.raises(ProviderConfigError):
+        await fetch_usage("zai", sim_settings("zai", sim.url, region="mars"))

@@ -24,6 +24,7 @@ import subprocess
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,7 @@ class AccountConfig:
     settings: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)  # setting -> where it was set (never the value)
     explicit: bool = False  # named in the config file (shown even without credentials)
+    expires_at: Mapping[str, datetime] = field(default_factory=dict)  # setting -> expiry of a stored value
 
 
 @dataclass(frozen=True)
@@ -137,10 +139,54 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() not in ("false", "0", "no", "off")
 
 
+def _stored_secrets() -> dict[str, dict[str, dict[str, Any]]]:
+    """Secret-store entries as provider -> account -> setting -> entry (secret settings only).
+
+    The key (keyring or key file) is touched only when the store file exists, so machines that
+    never ran ``agentgauge auth`` never see a keyring prompt.
+    """
+    from .providers import registry
+    from .secretstore import SecretStore
+
+    store = SecretStore()
+    if not store.exists():
+        return {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for entry in store.entries():
+        try:
+            spec = registry.get(entry.provider).setting_spec(entry.setting)
+        except ConfigError:
+            continue  # a provider no longer installed: its entries stay in the store, unused
+        if spec is not None and spec.secret:
+            out.setdefault(entry.provider, {}).setdefault(entry.account, {})[entry.setting] = entry
+    return out
+
+
+def _merge_stored(settings: dict[str, str], origins: dict[str, str],
+                  entries: Mapping[str, Any]) -> dict[str, datetime]:
+    """Stored secrets fill the settings the config file and environment left unset (those win)."""
+    from .secretstore import store_origin
+
+    expiry: dict[str, datetime] = {}
+    # A refreshed access/refresh pair belongs together: a token set in the config must not be
+    # paired with a stored refresh token of another login.
+    pair_shadowed = any(settings.get(n) for n, e in entries.items() if e.origin == "oauth-refresh")
+    for name, entry in entries.items():
+        if settings.get(name) or entry.value is None or (pair_shadowed and entry.origin == "oauth-refresh"):
+            continue
+        settings[name] = entry.value.reveal()
+        origins[name] = store_origin(entry)
+        if entry.expires_at is not None:
+            expiry[name] = entry.expires_at
+    return expiry
+
+
 def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home: Path | None = None,
-         providers: bool = True) -> Config:
+         providers: bool = True, secrets: bool = True) -> Config:
     """Load the config file (if any) and apply environment overrides. ``providers=False`` skips the
-    provider accounts (and importing every provider) for commands that only need global settings."""
+    provider accounts (and importing every provider) for commands that only need global settings.
+    Secret settings left unset are then filled from agentgauge's secret store (``secrets=False``
+    skips it, for ``auth`` commands that must work while the store is unreadable)."""
     env = dict(os.environ if env is None else env)
     home = home or Path.home()
     explicit_path = path is not None or "AGENTGAUGE_CONFIG" in env
@@ -170,6 +216,7 @@ def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home
         all_providers = registry.all_providers()
     else:
         all_providers = []
+    stored_by_account = _stored_secrets() if providers and secrets else {}
     for provider in all_providers:
         table = providers_table.get(provider.id, {})
         if not isinstance(table, dict):
@@ -187,8 +234,10 @@ def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home
             base["enabled"] = env[enabled_var]
         default_enabled = _truthy(base.pop("enabled", "true"))
         origins.pop("enabled", None)
+        stored = stored_by_account.get(provider.id, {})
+        default_expiry = _merge_stored(base, origins, stored.pop("default", {}))
         accounts.append(AccountConfig(provider.id, "default", default_enabled, base, origins,
-                                      explicit=provider.id in providers_table))
+                                      explicit=provider.id in providers_table, expires_at=default_expiry))
         named = table.get("accounts", {})
         if not isinstance(named, dict):
             raise ConfigError(f"{path}: [providers.{provider.id}.accounts] must be a table of accounts")
@@ -203,8 +252,18 @@ def load(path: Path | None = None, *, env: Mapping[str, str] | None = None, home
             merged = {k: _as_setting(v, f"providers.{provider.id}.accounts.{name}.{k}")
                       for k, v in {**shared, **sub}.items()}
             enabled = _truthy(merged.pop("enabled", "true"))
-            accounts.append(AccountConfig(provider.id, str(name), enabled, merged,
-                                          {k: f"config file {path}" for k in merged}, explicit=True))
+            named_origins = {k: f"config file {path}" for k in merged}
+            expiry = _merge_stored(merged, named_origins, stored.pop(str(name), {}))
+            accounts.append(AccountConfig(provider.id, str(name), enabled, merged, named_origins, explicit=True,
+                                          expires_at=expiry))
+        # Accounts created by `agentgauge auth set --account NAME` exist without a config entry.
+        for name, entries in sorted(stored.items()):
+            merged = {k: _as_setting(v, f"providers.{provider.id}.{k}") for k, v in shared.items()
+                      if k != "enabled"}
+            named_origins = {k: f"config file {path}" for k in merged}
+            expiry = _merge_stored(merged, named_origins, entries)
+            accounts.append(AccountConfig(provider.id, name, True, merged, named_origins, explicit=True,
+                                          expires_at=expiry))
 
     def number(key: str, default: float) -> float:
         raw = env.get(f"AGENTGAUGE_{key.upper()}", data.get(key, default))

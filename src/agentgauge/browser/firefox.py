@@ -8,6 +8,7 @@ even after a clean exit.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -74,10 +75,8 @@ def _storage_dirs(profile: Profile, origin: str) -> list[Path]:
     base = profile.path / "storage" / "default"
     folder = origin_folder(origin)
     found = [base / folder] if (base / folder).is_dir() else []
-    try:  # container tabs: "https+++chat.z.ai^userContextId=1"
+    with contextlib.suppress(OSError):  # container tabs: "https+++chat.z.ai^userContextId=1"
         found += sorted(p for p in base.glob(folder + "^*") if p.is_dir())
-    except OSError:
-        pass
     return found
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import httpx
 
@@ -114,6 +114,13 @@ class WindowSpec:
         return fnmatch.fnmatchcase(window_id, self.id)
 
 
+class TokenSink(Protocol):
+    """Where ``fetch`` may keep tokens it refreshed for its own account (the engine backs it with
+    agentgauge's secret store); the CLI's own credential files are never written."""
+
+    def save(self, values: Mapping[str, str], *, expires_at: datetime | None, origin: str) -> None: ...
+
+
 @dataclass
 class FetchContext:
     """Everything ``fetch`` may use; every boundary is injected."""
@@ -125,6 +132,7 @@ class FetchContext:
     credentials: Credentials
     now: Callable[[], datetime]
     log: logging.Logger
+    tokens: TokenSink | None = None  # None: nowhere to keep a refreshed token, so never refresh
 
     def setting(self, name: str) -> str | None:
         value = self.settings.get(name)

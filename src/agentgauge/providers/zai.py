@@ -103,7 +103,8 @@ class Zai(Provider):
     sim_credentials = {"api_key": "sim-zai-key.secret"}
 
     async def fetch(self, ctx: FetchContext) -> Raw:
-        base = (ctx.setting("url") or REGION_URLS[region_of(ctx.settings)]).rstrip("/")
+        region = region_of(ctx.settings)  # validated even when a URL override makes it moot
+        base = (ctx.setting("url") or REGION_URLS[region]).rstrip("/")
         headers = {"Authorization": f"Bearer {ctx.secret('api_key')}", "Accept": "application/json"}
         url = base + QUOTA_PATH
         org, project = ctx.setting("organization"), ctx.setting("project")

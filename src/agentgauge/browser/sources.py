@@ -1,0 +1,42 @@
+"""Browser import as a provider auth source's ``discover``: ``discover=browser_discover("claude")``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..providers._base import DiscoverContext, Discovered
+
+
+def browser_discover(provider_id: str) -> Callable[[DiscoverContext], Discovered | None]:
+    """A read-only discovery of ``provider_id``'s web login in the user's browsers.
+
+    Returns None when nothing is found (or import is off: ``AGENTGAUGE_BROWSER=off``), so the
+    other auth sources keep working. Raises a BrowserError (a ConfigError) only for a real
+    problem: the login is there but cannot be decrypted (Windows v20, locked keyring,
+    Keychain denied), or the browser/profile the user chose cannot be read.
+    """
+
+    def discover(ctx: DiscoverContext) -> Discovered | None:
+        # Imported here: provider modules load on every CLI start; the readers only when used.
+        from ..providers._base import Discovered
+        from ..secret import Secret
+        from .errors import BrowserError
+        from .finder import OFF, find_credentials
+
+        browser = ctx.env.get("AGENTGAUGE_BROWSER") or None
+        if browser and browser.strip().lower() in OFF:
+            return None
+        try:
+            found = find_credentials(provider_id, browser=browser, home=ctx.home, env=ctx.env,
+                                     profile=ctx.env.get("AGENTGAUGE_BROWSER_PROFILE") or None)
+        except BrowserError as exc:
+            if exc.blocking:
+                raise
+            return None
+        details = {"expires_at": found.expires_at.isoformat()} if found.expires_at else {}
+        return Discovered(values={k: Secret(v) for k, v in found.values.items()}, origin=found.origin,
+                          details=details)
+
+    return discover
