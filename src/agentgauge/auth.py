@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from .config import AccountConfig, Config, resolve_ref
 from .errors import AgentGaugeError, ConfigError
+from .providers import _oauth
 from .providers._base import Credentials, DiscoverContext, Provider
 from .secret import Secret
+from .secretstore import ORIGIN_PREFIX
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,34 @@ def check_sources(provider: Provider, account: AccountConfig, config: Config) ->
     return checks
 
 
+def _value(provider: Provider, account: AccountConfig, config: Config, name: str) -> Secret:
+    """A secret setting's value. Values from the secret store are literal: a stored cookie that
+    happens to start with ``$cmd:`` must never run a command."""
+    raw = account.settings[name]
+    if account.origins.get(name, "").startswith(ORIGIN_PREFIX):
+        return Secret(raw)
+    return Secret(resolve_ref(raw, env=config.env, home=config.home, what=f"{provider.id}.{name}"))
+
+
+def _from_store(account: AccountConfig, names: tuple[str, ...]) -> bool:
+    return any(account.origins.get(n, "").startswith(ORIGIN_PREFIX) for n in names)
+
+
+def _fresher_first(provider: Provider, stored: Credentials, found: Credentials) -> list[Credentials]:
+    """Agentgauge's stored copy and the CLI's own file for one source, the later expiry first
+    (the CLI may have refreshed its file since we stored ours). The stored copy borrows what only
+    the file knows (workspace id, plan) since both belong to the same login."""
+    secret = set(provider.secret_settings())
+    borrowed = {k: v for k, v in found.values.items() if k in stored.auth.optional and k not in secret}
+    stored = Credentials(stored.auth, {**borrowed, **stored.values},
+                         stored.origin, {**{k: v for k, v in found.details.items() if k != _oauth.EXPIRES_AT},
+                                         **stored.details}, stored.source)
+    mine, theirs = _oauth.expires_at(stored.details), _oauth.expires_at(found.details)
+    if mine is not None and theirs is not None and theirs > mine:
+        return [found, stored]
+    return [stored, found]
+
+
 def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[Credentials]:
     """Usable credentials for every auth source of the account, in fallback order.
 
@@ -71,21 +101,28 @@ def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[
     for source in provider.auth:
         if all(account.settings.get(name) for name in source.requires):
             names = source.requires + tuple(n for n in source.optional if account.settings.get(n))
-            values = {
-                n: Secret(resolve_ref(account.settings[n], env=config.env, home=config.home,
-                                      what=f"{provider.id}.{n}"))
-                for n in names
-            }
+            values = {n: _value(provider, account, config, n) for n in names}
             origin = ", ".join(sorted({account.origins.get(n, "config") for n in source.requires}))
-            found.append(Credentials(source, values, origin, {}, source.source))
+            expiry = min((account.expires_at[n] for n in source.requires if n in account.expires_at), default=None)
+            direct = Credentials(source, values, origin, _oauth.expiry_detail(expiry), source.source)
+            if source.discover is not None and account.account == "default" and _from_store(account, source.requires):
+                try:
+                    discovered = source.discover(DiscoverContext(env=config.env, home=config.home, settings=plain))
+                except AgentGaugeError:
+                    discovered = None  # the stored copy still works without the CLI's file
+                if discovered is not None:
+                    theirs = Credentials(source, dict(discovered.values), discovered.origin,
+                                         dict(discovered.details), source.discovered_source)
+                    found += _fresher_first(provider, direct, theirs)
+                    continue
+            found.append(direct)
         elif source.discover is not None and account.account == "default":
             discovered = source.discover(DiscoverContext(env=config.env, home=config.home, settings=plain))
             if discovered is not None:
                 values = dict(discovered.values)
                 for n in source.optional:  # settings complement what a file does not hold
                     if n not in values and account.settings.get(n):
-                        values[n] = Secret(resolve_ref(account.settings[n], env=config.env, home=config.home,
-                                                       what=f"{provider.id}.{n}"))
+                        values[n] = _value(provider, account, config, n)
                 found.append(Credentials(source, values, discovered.origin, dict(discovered.details),
                                          source.discovered_source))
     return found
