@@ -68,10 +68,13 @@ def parse_iso(text: str, field: str = "") -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def from_epoch(number: float) -> datetime:
+def from_epoch(number: float, field: str = "") -> datetime:
     """Epoch seconds or milliseconds, told apart by magnitude (ms values are > 1e11)."""
     seconds = number / 1000.0 if abs(number) > 1e11 else number
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ParseError(f"field '{field}' is not a plausible time", field=field) from None
 
 
 def opt_time(value: Any, field: str = "") -> datetime | None:
@@ -79,12 +82,14 @@ def opt_time(value: Any, field: str = "") -> datetime | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return from_epoch(float(value)) if value > 0 else None
+        if value != value:  # NaN
+            return None
+        return from_epoch(float(value), field) if value > 0 else None
     if isinstance(value, str):
         stripped = value.strip()
         if re.fullmatch(r"-?\d+(\.\d+)?", stripped):
             number = float(stripped)
-            return from_epoch(number) if number > 0 else None
+            return from_epoch(number, field) if number > 0 else None
         return parse_iso(stripped, field)
     raise ParseError(f"field '{field}' is not a time", field=field)
 
@@ -92,7 +97,12 @@ def opt_time(value: Any, field: str = "") -> datetime | None:
 def after(now: datetime, seconds: Any, field: str = "") -> datetime | None:
     """``now`` plus a relative "resets in N seconds" value."""
     number = opt_num(seconds, field)
-    return None if number is None else now + timedelta(seconds=number)
+    if number is None:
+        return None
+    try:
+        return now + timedelta(seconds=number)
+    except OverflowError:
+        raise ParseError(f"field '{field}' is not a plausible duration", field=field) from None
 
 
 def pct_from_fraction(value: Any, field: str = "") -> float | None:
