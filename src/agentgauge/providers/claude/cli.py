@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
-import pty
 import re
-import signal
 import struct
-import termios
+import sys
 
-from ...errors import FetchTimeoutError, UpstreamError
+from ...errors import FetchTimeoutError, ProviderConfigError, UpstreamError
+from .. import _process
 from .parsing import strip_ansi
 
 ROWS, COLS = 50, 160
@@ -103,26 +101,23 @@ async def _drive(term: _Terminal) -> str:
         await term.changed.wait()
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """End the process group we started: TERM, then KILL if it lingers."""
-    for sig, grace in ((signal.SIGTERM, 1.5), (signal.SIGKILL, 2.0)):
-        if process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), grace)
-
-
 async def read_usage_panel(binary: str, *, timeout: float, cwd: str) -> str:
     """The text (ANSI stripped) the CLI printed after ``/usage`` was sent."""
+    if sys.platform == "win32":
+        # Claude Code's panel needs a POSIX pseudo-terminal; Windows users have the OAuth file.
+        raise ProviderConfigError("Claude: the CLI /usage source needs a POSIX terminal",
+                                  hint="Use the OAuth login (~/.claude/.credentials.json) or the claude.ai cookie.")
+    import fcntl  # POSIX-only modules, imported here so the provider still loads on Windows
+    import pty
+    import termios
+
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
     env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
     try:
         process = await asyncio.create_subprocess_exec(
             binary, "--allowed-tools", "", stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-            start_new_session=True,  # its own process group, so stopping it ends its children too
+            **_process.group_kwargs(),  # its own process group, so stopping it ends its children too
         )
     except OSError as exc:
         os.close(master)
@@ -140,4 +135,4 @@ async def read_usage_panel(binary: str, *, timeout: float, cwd: str) -> str:
             hint="Run `claude` once by hand (log in, accept prompts), then refresh.") from None
     finally:
         term.close()
-        await _stop(process)
+        await _process.stop(process)

@@ -8,14 +8,13 @@ The CLI uses its own login (and refreshes it itself), so no token passes through
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
 from typing import Any
 
 from ... import __version__
 from ...errors import FetchTimeoutError, UpstreamError
+from .. import _process
 
 ARGS = ("-s", "read-only", "-a", "never", "app-server")
 LINE_LIMIT = 4 * 1024 * 1024  # an rpc answer is one JSON line; allow large ones
@@ -56,23 +55,13 @@ async def _exchange(process: asyncio.subprocess.Process) -> dict[str, Any]:
     return await _answer(process, 2)
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    for sig, grace in ((signal.SIGTERM, 1.5), (signal.SIGKILL, 2.0)):
-        if process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), grace)
-
-
 async def read_rate_limits(binary: str, *, timeout: float) -> dict[str, Any]:
     """The JSON-RPC response (``result`` or ``error``) of ``account/rateLimits/read``."""
     try:
         process = await asyncio.create_subprocess_exec(
             binary, *ARGS, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT,
-            start_new_session=True,  # its own process group, so stopping it ends its children too
+            **_process.group_kwargs(),  # its own process group, so stopping it ends its children too
         )
     except OSError as exc:
         name = os.path.basename(binary)
@@ -87,4 +76,4 @@ async def read_rate_limits(binary: str, *, timeout: float) -> dict[str, Any]:
     finally:
         if process.stdin is not None:
             process.stdin.close()
-        await _stop(process)
+        await _process.stop(process)
