@@ -75,3 +75,18 @@ async def test_sim_round_trip_returns_declared_windows(sim, provider: Provider):
         assert isinstance(window.used_pct, float)
         assert window.resets_at is None or isinstance(window.resets_at, datetime)
         assert window.resets_at is None or window.resets_at.tzinfo is not None
+
+
+def test_every_provider_loads_without_posix_only_modules():
+    """Windows has no pty/fcntl/termios/resource: a provider must still load there."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for name in ('pty', 'fcntl', 'termios', 'resource', 'tty'):\n"
+            "    sys.modules[name] = None\n"
+            "from agentgauge.providers import BUILTIN, registry\n"
+            "assert len(registry.all_providers()) == len(BUILTIN), registry.ids()\n"
+            "import agentgauge.cli, agentgauge.web.app\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
