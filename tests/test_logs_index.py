@@ -71,14 +71,24 @@ def test_generated_tree_matches_ground_truth_per_day_and_model(store: Store, tre
     assert (again.files_read, again.bytes_read, again.entries) == (0, 0, 0)  # a rerun reads nothing
 
 
-def test_single_process_and_pool_agree(tree: Path, tmp_path: Path) -> None:
+def test_single_process_and_pool_agree(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool with the bulk first build (key index dropped, batches appended as they arrive,
+    displaced rows upserted at the end) stores exactly what one process with upserts stores."""
+    from agentgauge.logs import index
     from agentgauge.store import open_store
 
     results = []
     for workers in (1, 2):
+        if workers == 2:  # small trees: force the pool, many batches, and the bulk path
+            monkeypatch.setattr(index, "PARALLEL_MIN_BYTES", 0)
+            monkeypatch.setattr(index, "BATCH_BYTES", 64 << 10)
         s = open_store(str(tmp_path / f"w{workers}.db"), data_dir=tmp_path)
-        refresh_index(s, env_for(tree), workers=workers)
-        results.append((by_day_model(s, "claude"), by_day_model(s, "codex")))
+        stats = refresh_index(s, env_for(tree), workers=workers)
+        with s._tx() as conn:
+            entries = sorted(tuple(r) for r in conn.execute("SELECT * FROM log_entries").fetchall())
+            usage = sorted(tuple(r) for r in conn.execute("SELECT * FROM log_usage").fetchall())
+        results.append((by_day_model(s, "claude"), by_day_model(s, "codex"), usage_totals(s), usage,
+                        len(entries), stats.entries))
         s.close()
     assert results[0] == results[1]
 
@@ -201,7 +211,8 @@ def test_claude_dedupe_rules(store: Store, tmp_path: Path) -> None:
     refresh_index(store, env_for(tmp_path))
     assert totals(store) == (3, 5 + 1 + 1, 9 + 20 + 20, 0, 0)
     with store._tx() as conn:
-        sessions = {r[0] for r in conn.execute("SELECT DISTINCT session FROM log_entries").fetchall()}
+        sessions = {r[0] for r in conn.execute("SELECT DISTINCT session FROM log_entries "
+                                               "JOIN log_files ON log_files.id = log_entries.file_id").fetchall()}
     assert sessions == {"a"}
 
 

@@ -153,7 +153,7 @@ def test_declarations() -> None:
         "api_key": "AGENTGAUGE_ZAI_API_KEY", "region": "AGENTGAUGE_ZAI_REGION", "url": "AGENTGAUGE_ZAI_URL",
         "organization": "AGENTGAUGE_ZAI_ORGANIZATION", "project": "AGENTGAUGE_ZAI_PROJECT",
     }
-    assert [(a.id, a.source) for a in PROVIDER.auth] == [("api_key", "api_key")]
+    assert [(a.id, a.source) for a in PROVIDER.auth] == [("api_key", "api_key"), ("browser", "browser")]
 
 
 # -- fetch through the simulator --------------------------------------------------------------------

@@ -15,15 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from . import auth
 from .accounts import Target, targets
-from .config import Config
+from .config import AccountConfig, Config
 from .errors import (
     AgentGaugeError,
     AuthError,
@@ -36,12 +38,58 @@ from .errors import (
 from .models import ErrorInfo, ErrorKind, ProviderSnapshot, Snapshot, Status, evolve
 from .providers._base import Credentials, FetchContext
 from .secret import redact, scrub
+from .secretstore import ORIGIN_PREFIX, AccountTokens, SecretStore
 from .store import Store, dumps_raw
 
 log = logging.getLogger("agentgauge.engine")
 
 MAX_BACKOFF = 3600.0
 RATE_LIMIT_FLOOR = 300.0  # a 429 without a usable Retry-After (Anthropic sends 0) waits at least this
+
+
+class _KeptTokens:
+    """``FetchContext.tokens``: saves to the secret store and lets this engine use the pair at once."""
+
+    def __init__(self, engine: Engine, provider: str, account: str) -> None:
+        self._engine, self._key = engine, (provider, account)
+
+    def save(self, values: Mapping[str, str], *, expires_at: datetime | None, origin: str) -> None:
+        self._engine._fresh[self._key] = (dict(values), expires_at, origin)  # even if the disk write fails
+        AccountTokens(self._engine.secrets, *self._key).save(values, expires_at=expires_at, origin=origin)
+
+
+def stored_hint(creds: Credentials, provider_id: str, account: str, exc: AuthError) -> str | None:
+    """The exact fix for a rejected credential that came from agentgauge's secret store.
+
+    A CLI's file or a refreshed OAuth pair keeps the provider's own hint ("run `claude` and log
+    in"); so does a 403 on a token or key, which names a missing scope or workspace rather than a
+    stale login (a cookie answered with 403 is simply logged out).
+    """
+    if not creds.origin.startswith(ORIGIN_PREFIX):
+        return None
+    if exc.status_code == 403 and creds.auth.source not in ("cookie", "browser"):
+        return None
+    how = creds.origin.removeprefix(ORIGIN_PREFIX).strip(" ()")
+    flag = "" if account == "default" else f" --account {account}"
+    if how.startswith("browser:"):
+        browser = (how.removeprefix("browser:").split() or ["the browser"])[0]
+        return (f"Log in to {_site(provider_id)} in {browser}, then run `agentgauge auth import --browser "
+                f"{browser.lower()} --provider {provider_id}` and press Refresh.")
+    if how == "oauth-refresh":
+        return None
+    return f"The stored credential was rejected; save a fresh one with `agentgauge auth set {provider_id}{flag}`."
+
+
+def _site(provider_id: str) -> str:
+    """What the user logs in to, for hints: the browser module's site label, else the docs host."""
+    try:
+        from .browser.sites import SITES
+
+        return SITES[provider_id].label
+    except (ImportError, KeyError):
+        from .providers import registry
+
+        return urlsplit(registry.get(provider_id).docs_url).hostname or provider_id
 
 
 def backoff_seconds(min_interval: float, failures: int) -> float:
@@ -56,9 +104,14 @@ class Engine:
         *,
         clock: Callable[[], datetime] | None = None,
         http: httpx.AsyncClient | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        self._secrets = secrets  # opened on the first token refresh; most runs never need it
+        # Tokens refreshed since the config was loaded: a long-running serve must use them at once,
+        # since the CLI's refresh token they replaced may already be spent.
+        self._fresh: dict[tuple[str, str], tuple[dict[str, str], datetime | None, str]] = {}
         self.clock = clock or (lambda: datetime.now(UTC))
         self._http = http
         self._own_http = http is None
@@ -110,7 +163,7 @@ class Engine:
         if not account.enabled:
             return await self._save(evolve(base, **{"status": Status.DISABLED}), state, 0, 0.0)
         try:
-            credentials = await asyncio.to_thread(auth.resolve, provider, account, self.config)
+            credentials = await asyncio.to_thread(auth.resolve, provider, self._with_fresh(account), self.config)
         except AgentGaugeError as exc:
             return await self._fail(target, previous, state, exc, None, now, gate=False)
         if not credentials:
@@ -135,7 +188,7 @@ class Engine:
                 raw = await self._fetch(target, creds)
                 usage = provider.parse(raw, self.clock())
             except (AuthError, ChallengeError) as exc:
-                errors.append(self._finish_error(exc, creds, provider.id))
+                errors.append(self._finish_error(exc, creds, provider.id, account.account))
                 continue  # the next auth source may still work
             except ProviderError as exc:
                 return await self._fail(target, previous, state, self._finish_error(exc, creds, provider.id),
@@ -164,17 +217,37 @@ class Engine:
             provider=provider, account=target.account.account, http=self.http,
             settings=auth.plain_settings(provider, target.account, self.config), credentials=creds,
             now=self.clock, log=logging.getLogger(f"agentgauge.providers.{provider.id}"),
+            tokens=_KeptTokens(self, provider.id, target.account.account),
         )
         try:
             return await asyncio.wait_for(provider.fetch(ctx), timeout=provider.timeout)
         except TimeoutError:
             raise FetchTimeoutError(f"{provider.name}: no answer within {provider.timeout:g} s") from None
 
-    def _finish_error(self, exc: ProviderError, creds: Credentials, provider_id: str) -> ProviderError:
-        """Scrub secrets from the message and give auth errors the source's own fix."""
+    def _with_fresh(self, account: AccountConfig) -> AccountConfig:
+        fresh = self._fresh.get((account.provider, account.account))
+        if fresh is None:
+            return account
+        values, expires_at, origin = fresh
+        label = f"{ORIGIN_PREFIX} ({origin})"
+        return replace(account, settings={**account.settings, **values},
+                       origins={**account.origins, **dict.fromkeys(values, label)},
+                       expires_at={**{k: v for k, v in account.expires_at.items() if k not in values},
+                                   **(dict.fromkeys(values, expires_at) if expires_at else {})})
+
+    @property
+    def secrets(self) -> SecretStore:
+        if self._secrets is None:
+            self._secrets = SecretStore()
+        return self._secrets
+
+    def _finish_error(self, exc: ProviderError, creds: Credentials, provider_id: str,
+                      account: str = "default") -> ProviderError:
+        """Scrub secrets from the message and give auth errors the fix for where the credential came from."""
         exc.message = scrub(exc.message, creds.secrets())
-        if isinstance(exc, AuthError) and exc.hint == AuthError.default_hint:
-            exc.hint = creds.auth.hint
+        if isinstance(exc, AuthError):
+            exc.hint = stored_hint(creds, provider_id, account, exc) or (
+                creds.auth.hint if exc.hint == AuthError.default_hint else exc.hint)
         return exc
 
     async def _fail(self, target: Target, previous: ProviderSnapshot | None, state: Any, exc: AgentGaugeError,

@@ -294,7 +294,7 @@ class SecretStore:
         except ImportError:  # Windows: os.replace keeps each write atomic; concurrent writers are rare
             yield
             return
-        with open(self.directory / LOCK_FILE, "a") as handle:
+        with os.fdopen(os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600), "r+") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield

@@ -63,7 +63,7 @@ def copy_database(src: Path, dest_dir: Path, *, what: str) -> Path:
                 shutil.copyfile(side, dest_dir / side.name)
     except PermissionError as exc:
         # On Windows a running Chrome opens its cookie file without sharing it.
-        locked = sys.platform == "win32" or exc.errno in (errno.EACCES, errno.EBUSY)
+        locked = sys.platform == "win32" or exc.errno == errno.EBUSY
         hint = ("Close the browser (Chrome on Windows keeps its cookie file locked while it runs), "
                 "or use Firefox" if locked else "Check the file's permissions")
         raise BrowserError(f"{what}: cannot read {src} (permission denied or locked)",

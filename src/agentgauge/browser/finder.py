@@ -100,8 +100,9 @@ def pick_cookie(rule: CookieRule, cookies: list[Cookie], now: datetime) -> tuple
         if not parts:
             continue
         expires = min((p.expires_at for p in parts if p.expires_at), default=None)
-        if rule.header:
-            return "; ".join(f"{c.name}={c.value}" for c in by_name.values()), expires
+        if rule.header:  # the session first, then the rest of what the browser would send
+            ordered = parts + [c for c in by_name.values() if c not in parts]
+            return "; ".join(f"{c.name}={c.value}" for c in ordered), expires
         return "".join(p.value for p in parts), expires
     return None
 

@@ -146,10 +146,12 @@ def firefox_profiles(root: Path) -> list[Profile]:
     """The profiles of one root: from ``profiles.ini`` when present, else by scanning for cookies.sqlite."""
     if (root / "profiles.ini").is_file():
         return _firefox_ini(root)
+    # A profile folder itself, or a mounted jlesage /config (profile in "profile/"): named by
+    # path, since "profile" alone says nothing.
     if (root / "cookies.sqlite").exists():
-        return [Profile(FIREFOX, root.name, root)]
-    if (root / "profile" / "cookies.sqlite").exists():  # a mounted jlesage /config
-        return [Profile(FIREFOX, "profile", root / "profile")]
+        return [Profile(FIREFOX, str(root), root, aliases=(root.name,))]
+    if (root / "profile" / "cookies.sqlite").exists():
+        return [Profile(FIREFOX, str(root / "profile"), root / "profile", aliases=("profile",))]
     found: list[Profile] = []
     for folder in (root, root / "Profiles"):
         if not _is_dir(folder):

@@ -298,3 +298,6 @@ def main() -> None:
 from .cost import cost as _cost  # noqa: E402
 
 cli.add_command(_cost)
+from .auth import auth as _auth  # noqa: E402
+
+cli.add_command(_auth)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 import click
@@ -27,11 +27,11 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 def _parse_tz(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tzinfo:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     if not value:
         local = datetime.now().astimezone().tzinfo
-        return local if local is not None else ZoneInfo("UTC")
+        return local if local is not None else UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only for a named zone: ~2 ms to import
+
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -11,17 +12,45 @@ from .. import auth
 from ..accounts import targets
 from ..config import data_dir, default_config_path, load
 from ..errors import AgentGaugeError
+from ..secretstore import SecretStore
+
+
+def _secret_store(console: Console, problem: AgentGaugeError | None) -> None:
+    """Where the secret store and its key live, and each entry's age and expiry (never a value)."""
+    store = SecretStore()
+    try:
+        entries = store.metadata()
+        where = store.key_location()
+    except AgentGaugeError as exc:
+        entries, where, problem = [], "unknown", problem or exc
+    state = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}" if store.exists() else "empty"
+    console.print(f"  secret store: {store.path} ({state}); key: {where}")
+    now = datetime.now(UTC)
+    for entry in entries:
+        age = now - entry.saved_at
+        expiry = ("no known expiry" if entry.expires_at is None else
+                  f"{'expired' if entry.expired(now) else 'expires'} {entry.expires_at:%Y-%m-%d %H:%M} UTC")
+        console.print(f"    {entry.provider} ({entry.account}) {entry.setting}: {entry.origin}, "
+                      f"saved {age.days} d {age.seconds // 3600} h ago, {expiry}")
+    if problem is not None:
+        console.print(Text(f"  ✗ secret store: {problem.message}", style="red"))
+        console.print(Text(f"    hint: {problem.hint}", style="yellow"))
 
 
 def run_doctor(config_path: Path | None) -> int:
     console = Console()
     path = config_path or default_config_path()
+    store_problem: AgentGaugeError | None = None
     try:
         config = load(config_path)
     except AgentGaugeError as exc:
-        console.print(Text(f"✗ config: {exc.message}", style="red"))
-        console.print(Text(f"  hint: {exc.hint}", style="yellow"))
-        return 2
+        try:  # an unreadable secret store is reported below; the rest of the checks still run
+            config = load(config_path, secrets=False)
+            store_problem = exc
+        except AgentGaugeError:
+            console.print(Text(f"✗ config: {exc.message}", style="red"))
+            console.print(Text(f"  hint: {exc.hint}", style="yellow"))
+            return 2
     console.print(Text("agentgauge doctor", style="bold"))
     state = "found" if config.path else "not present (defaults and environment only)"
     console.print(f"  config file: {path} ({state})")
@@ -29,7 +58,9 @@ def run_doctor(config_path: Path | None) -> int:
     if "@" in database and "://" in database:  # never echo a password from a database URL
         scheme, rest = database.split("://", 1)
         database = f"{scheme}://***@{rest.split('@', 1)[1]}"
-    console.print(f"  database: {database}\n")
+    console.print(f"  database: {database}")
+    _secret_store(console, store_problem)
+    console.print()
     usable_accounts = 0
     for target in targets(config):
         provider, account = target.provider, target.account

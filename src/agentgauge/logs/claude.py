@@ -19,6 +19,8 @@ import orjson
 
 from ._base import CACHE_READ, CACHE_WRITE, INPUT, LONG_CONTEXT, OUTPUT, SIDECHAIN, Malformed, Reader, Row, parse_ts
 
+_REQUEST = b'"requestId":"'
+
 
 def _loads(line: bytes) -> Any:
     try:
@@ -33,26 +35,13 @@ def _loads(line: bytes) -> Any:
         raise Malformed from None
 
 
-def _signature(line: bytes) -> bytes | None:
-    """The bytes from the usage object to the end of the requestId that follows it: equal
-    signatures mean the same request with byte-identical usage. None if the layout differs."""
-    h = line.find(b'"usage":{')
-    r = line.find(b'"requestId":"', h)
-    if h < 0 or r < 0:
-        return None
-    e = line.find(b'"', r + 13)
-    return line[h:e] if e > 0 else None
-
-
 class ClaudeReader(Reader):
     agent = "claude"
     provider = "anthropic"
     markers = (b'"usage":{',)
-    replace_when: ClassVar[str] = (
-        "excluded.sidechain < log_entries.sidechain OR (excluded.sidechain = log_entries.sidechain AND "
-        "(excluded.input + excluded.output + excluded.cache_write + excluded.cache_read) > "
-        "(log_entries.input + log_entries.output + log_entries.cache_write + log_entries.cache_read))"
-    )
+    # Most candidates repeat an API call already read in the same file (one line per content
+    # block, same requestId and usage bytes): the scanner drops those without parsing them.
+    repeat_field: ClassVar[bytes | None] = _REQUEST
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
         """``CLAUDE_CONFIG_DIR`` (comma-separated; each the config dir or its ``projects``) replaces
@@ -86,12 +75,6 @@ class ClaudeReader(Reader):
         return {"project": project, "session": session}
 
     def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
-        # Most candidates repeat an API call already seen in this file (one line per content
-        # block, same requestId and usage bytes): recognise those from bytes, without JSON.
-        sig = _signature(line)
-        seen: set[bytes] = ctx.setdefault("seen", set())
-        if sig is not None and sig in seen:
-            return None
         d = _loads(line)
         if type(d) is not dict:
             return None
@@ -112,20 +95,23 @@ class ClaudeReader(Reader):
         cw1h = 0
         if type(split) is dict:
             cw1h = split.get("ephemeral_1h_input_tokens") or 0
+            cw5m = split.get("ephemeral_5m_input_tokens") or 0
+            if type(cw1h) is not int or type(cw5m) is not int:
+                return None
             # When the split is present ccusage uses its sum as the cache write.
-            cw = max(cw, cw1h + (split.get("ephemeral_5m_input_tokens") or 0))
-        if not all(type(v) is int and v >= 0 for v in (inp, out, cw, cr, cw1h)):
+            if type(cw) is int and cw1h + cw5m > cw:
+                cw = cw1h + cw5m
+        # Spelled out rather than all(...) over a generator: this runs once per API call.
+        if not (type(inp) is int and type(out) is int and type(cw) is int and type(cr) is int
+                and inp >= 0 and out >= 0 and cw >= 0 and cr >= 0 and cw1h >= 0):
             return None
         if get("speed") == "fast" or msg.get("speed") == "fast" or d.get("speed") == "fast":
             model += "-fast"  # priced with the fast multiplier, shown apart like ccusage
         mid, rid = msg.get("id"), d.get("requestId")
         # Without both ids a line is not deduplicated: its key is unique to its position.
         key = mid if type(mid) is str and mid and type(rid) is str and rid else f"@{ctx['file_id']}:{offset}"
-        side = 1 if d.get("isSidechain") is True else 0
-        if sig is not None:
-            seen.add(sig)  # only after a full parse: a torn copy must not hide the intact line
-        return (key, ts, model, ctx["session"], ctx["project"], inp, out, cw, cw1h, cr, 0, side,
-                1 if inp + cw + cr > LONG_CONTEXT else 0)
+        return (key, ts, model, inp, out, cw, cw1h, cr, 0, 1 if d.get("isSidechain") is True else 0,
+                1 if inp + cw + cr > LONG_CONTEXT else 0, ctx["file_id"])
 
     def prefer(self, new: Row, old: Row) -> bool:
         if new[SIDECHAIN] != old[SIDECHAIN]:

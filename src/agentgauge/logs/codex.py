@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from ._base import LONG_CONTEXT, TS, Reader, Row, parse_ts
 from .claude import _loads
@@ -41,7 +41,6 @@ class CodexReader(Reader):
     agent = "codex"
     provider = "openai"
     markers = (b'"token_count"', b'"turn_context"', b'"session_meta"')
-    replace_when: ClassVar[str] = "excluded.ts < log_entries.ts"
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
         homes = [p.strip() for p in env.get("CODEX_HOME", "").split(",") if p.strip()] or [str(home / ".codex")]
@@ -107,8 +106,8 @@ class CodexReader(Reader):
             return None
         inp, cached, out, reasoning, _ = delta
         cached = min(cached, inp)
-        return (key, ts, ctx["model"] or FALLBACK_MODEL, ctx["session"], ctx["project"], inp - cached, out, 0, 0,
-                cached, reasoning, 0, 1 if inp > LONG_CONTEXT else 0)
+        return (key, ts, ctx["model"] or FALLBACK_MODEL, inp - cached, out, 0, 0, cached, reasoning, 0,
+                1 if inp > LONG_CONTEXT else 0, ctx["file_id"])
 
     def prefer(self, new: Row, old: Row) -> bool:
         return bool(new[TS] < old[TS])

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from multiprocessing import get_context
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +21,23 @@ import orjson
 
 from ..store import Store
 from . import READERS, reader_for
-from ._base import FileScan, Reader, Row, executemany, scan_file
+from ._base import FileScan, Found, Reader, Row, executemany, scan_file
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this a process pool costs more than it saves
 BATCH_BYTES = 24 << 20
 
-_COLUMNS = ("agent, key, ts, model, session, project, input, output, cache_write, cache_write_1h, cache_read, "
-            "reasoning, sidechain, long_ctx, file_id")
+# Row fields (``_base.Row``) in column order; the agent is prepended as a literal.
+_COLUMNS = ("key, ts, model, input, output, cache_write, cache_write_1h, cache_read, reasoning, sidechain, long_ctx, "
+            "file_id")
 
 
-@dataclass
 class IndexStats:
-    files: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    entries: int = 0
-    malformed: int = 0
-    resets: int = 0
-    seconds: float = 0.0
-    per_agent: dict[str, dict[str, int]] = field(default_factory=dict)
+    """What a refresh did (a plain class: see ``_Task``)."""
+
+    def __init__(self) -> None:
+        self.files = self.files_read = self.bytes_read = self.entries = self.malformed = self.resets = 0
+        self.seconds = 0.0
+        self.per_agent: dict[str, dict[str, int]] = {}
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "filesRead": self.files_read, "bytesRead": self.bytes_read,
@@ -50,27 +45,21 @@ class IndexStats:
                 "seconds": round(self.seconds, 3), "agents": self.per_agent}
 
 
-@dataclass(frozen=True)
-class _Known:
-    id: int
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int
-    sig: str | None
-    state: str | None
-
-
-@dataclass(frozen=True)
 class _Task:
-    path: str
-    root: str
-    file_id: int
-    start: int
-    state: dict[str, Any] | None
-    sig: str | None
-    stat: tuple[int, int, int, int]  # dev, ino, size, mtime_ns as seen before reading
+    """One file to read. A plain slotted class (pickled to the workers), not a dataclass: the
+    warm path imports this module on every run and dataclass creation costs compile time."""
+
+    __slots__ = ("file_id", "path", "root", "sig", "start", "stat", "state")
+
+    def __init__(self, path: str, root: str, file_id: int, start: int, state: dict[str, Any] | None,
+                 sig: str | None, stat: tuple[int, int, int, int]) -> None:
+        self.path, self.root, self.file_id, self.start = path, root, file_id, start
+        self.state, self.sig = state, sig
+        self.stat = stat  # dev, ino, size, mtime_ns as seen before reading
+
+
+# log_files columns read per file: (id, dev, ino, size, mtime_ns, read_offset, sig, state).
+_Known = tuple[Any, ...]
 
 
 def refresh_index(store: Store, env: Mapping[str, str] | None = None, *, home: Path | None = None,
@@ -92,58 +81,61 @@ def _known(store: Store, agent: str) -> dict[str, _Known]:
     with store._tx() as conn:
         rows = conn.execute(store._sql("SELECT path, id, dev, ino, size, mtime_ns, read_offset, sig, state "
                                        "FROM log_files WHERE agent = ?"), (agent,)).fetchall()
-    return {r[0]: _Known(*r[1:]) for r in rows}
+    return {r[0]: r[1:] for r in rows}
+
+
+class _Reset(Exception):
+    """Bytes already read changed: the agent is re-read from scratch."""
 
 
 def _refresh_agent(store: Store, reader: Reader, env: Mapping[str, str], home: Path, workers: int | None,
                    stats: IndexStats, *, full: bool = False) -> None:
     found = reader.files(reader.roots(env, home))
     known = _known(store, reader.agent)
-    tasks: list[_Task] = []
-    fresh: list[str] = []
-    for path, root in found:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        stat = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        rec = known.get(str(path))
-        if rec is None:
-            fresh.append(str(path))
-            tasks.append(_Task(str(path), str(root), 0, 0, None, None, stat))
-            continue
-        if not full and (rec.dev, rec.ino, rec.size, rec.mtime_ns) == stat:
-            continue  # untouched since the last run: not even opened
-        if not full and ((rec.dev, rec.ino) != stat[:2] or stat[2] < rec.offset):
-            stats.resets += 1
-            return _refresh_agent(store, reader, env, home, workers, stats, full=True)
-        state = orjson.loads(rec.state) if rec.state and not full else None
-        tasks.append(_Task(str(path), str(root), rec.id, 0 if full else rec.offset, state,
-                           None if full else rec.sig, stat))
-    if fresh:
-        tasks = _assign_ids(store, reader.agent, fresh, tasks)
-    scans = _run(reader, tasks, workers)
-    if not full and any(s.reset for s in scans):
+    tasks, fresh = _plan(found, known, full)
+    if tasks is None:
         stats.resets += 1
         return _refresh_agent(store, reader, env, home, workers, stats, full=True)
-    merged: dict[str, Row] = {}
-    prefer = reader.prefer
-    for scan in scans:
-        fid = (scan.file_id,)
-        for key, row in scan.rows.items():
-            old = merged.get(key)
-            if old is None or prefer(row, old):
-                merged[key] = row + fid
-    _store(store, reader, tasks, scans, merged, full=full, present=[t.file_id for t in tasks])
+    if fresh:
+        tasks = _assign_ids(store, reader.agent, fresh, tasks)
+    written, scans = 0, []
+    if tasks:  # nothing changed: no write transaction at all
+        try:
+            written, scans = _index(store, reader, tasks, workers, full=full)
+        except _Reset:
+            stats.resets += 1
+            return _refresh_agent(store, reader, env, home, workers, stats, full=True)
     read = sum(s.end - s.start for s in scans)
     malformed = sum(s.malformed for s in scans)
     stats.files += len(found)
     stats.files_read += len(scans)
     stats.bytes_read += read
-    stats.entries += len(merged)
+    stats.entries += written
     stats.malformed += malformed
     stats.per_agent[reader.agent] = {"files": len(found), "filesRead": len(scans), "bytesRead": read,
-                                     "entriesWritten": len(merged), "malformedLines": malformed}
+                                     "entriesWritten": written, "malformedLines": malformed}
+
+
+def _plan(found: list[Found], known: dict[str, _Known], full: bool) -> tuple[list[_Task] | None, list[str]]:
+    """The files to read and those never seen; None when a file was replaced or truncated (the
+    caller then re-reads the whole agent). Files whose stat is unchanged are skipped unopened."""
+    tasks: list[_Task] = []
+    fresh: list[str] = []
+    for path, root, stat in found:
+        rec = known.get(path)
+        if rec is None:
+            fresh.append(path)
+            tasks.append(_Task(path, root, 0, 0, None, None, stat))
+            continue
+        if full:
+            tasks.append(_Task(path, root, rec[0], 0, None, None, stat))
+            continue
+        if rec[1:5] == stat:
+            continue  # untouched since the last run: not even opened
+        if rec[1:3] != stat[:2] or stat[2] < rec[5]:
+            return None, []
+        tasks.append(_Task(path, root, rec[0], rec[5], orjson.loads(rec[7]) if rec[7] else None, rec[6], stat))
+    return tasks, fresh
 
 
 def _assign_ids(store: Store, agent: str, fresh: list[str], tasks: list[_Task]) -> list[_Task]:
@@ -151,9 +143,11 @@ def _assign_ids(store: Store, agent: str, fresh: list[str], tasks: list[_Task]) 
     with store._tx() as conn:
         executemany(conn, store._sql("INSERT INTO log_files (agent, path, updated_at) VALUES (?, ?, ?) "
                                     "ON CONFLICT (path) DO NOTHING"), [(agent, p, now) for p in fresh])
-    ids = {p: k.id for p, k in _known(store, agent).items()}
-    return [_Task(t.path, t.root, ids[t.path], t.start, t.state, t.sig, t.stat) if t.file_id == 0 else t
-            for t in tasks]
+    ids = {p: k[0] for p, k in _known(store, agent).items()}
+    for t in tasks:
+        if t.file_id == 0:
+            t.file_id = ids[t.path]
+    return tasks
 
 
 def _scan_batch(agent: str, batch: list[_Task]) -> list[FileScan]:
@@ -161,13 +155,22 @@ def _scan_batch(agent: str, batch: list[_Task]) -> list[FileScan]:
     return [scan_file(reader, t.path, t.root, t.file_id, t.start, t.state, t.sig) for t in batch]
 
 
-def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> list[FileScan]:
-    """Scan the files, over a process pool when there is enough to read (the cold run)."""
+def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> Iterator[list[FileScan]]:
+    """Scan the files, over a process pool when there is enough to read (a cold run), yielding
+    batches as they complete so the caller writes while the workers still read."""
     todo = sum(t.stat[2] - t.start for t in tasks)
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1 or len(tasks) < 2 or todo < PARALLEL_MIN_BYTES:
-        return _scan_batch(reader.agent, tasks)
-    # Largest files first into batches of ~BATCH_BYTES, so the workers finish together.
+        yield _scan_batch(reader.agent, tasks)
+        return
+    # Imported here: a warm run never starts a pool, and these imports cost ~6 ms.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import pricing
+
+    # Largest files first into batches of ~BATCH_BYTES, so the workers finish together and the
+    # last results (the ones nothing overlaps) are small.
     ordered = sorted(tasks, key=lambda t: t.stat[2] - t.start, reverse=True)
     batches: list[list[_Task]] = []
     size = BATCH_BYTES + 1
@@ -177,44 +180,170 @@ def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> list[FileSc
             size = 0
         batches[-1].append(t)
         size += t.stat[2] - t.start
-    context = get_context("fork") if "fork" in _start_methods() else None
-    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+    # fork: the workers start in milliseconds with everything already imported.
+    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=context)
+    try:
         results = pool.map(_scan_batch, [reader.agent] * len(batches), batches)
-        return [scan for batch in results for scan in batch]
+        # The workers exist now (all are started on the first submit), so a thread is safe to
+        # start: a report follows a cold build and needs the price data, which takes ~0.15 s
+        # to load; loading it while waiting on the workers keeps it off the critical path.
+        pricing.prefetch()
+        yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_methods() -> list[str]:
-    import multiprocessing
+def _index(store: Store, reader: Reader, tasks: list[_Task], workers: int | None, *,
+           full: bool) -> tuple[int, list[FileScan]]:
+    """Read the tasks and store what they produced in one transaction, so a crash at any point
+    leaves the index as it was before the run or as it is after it. Batches are written as they
+    arrive. Returns (entries written, scans)."""
+    scans: list[FileScan] = []
+    with store._tx() as conn:
+        big = sum(t.stat[2] - t.start for t in tasks) >= PARALLEL_MIN_BYTES
+        writer = _Writer(conn, store, reader, full=full, big=big)
+        if full:
+            writer.forget([t.file_id for t in tasks])
+        for batch in _run(reader, tasks, workers):
+            if not full and any(s.reset for s in batch):
+                raise _Reset  # rolls the transaction back
+            writer.add(batch)
+            scans.extend(batch)
+        writer.finish(tasks, scans)
+    return len(writer.touched), scans
 
-    return multiprocessing.get_all_start_methods()
 
-
-_SELECT_OLD = ("SELECT key, ts, model, session, project, input, output, cache_write, cache_write_1h, cache_read, "
-               "reasoning, sidechain, long_ctx FROM log_entries WHERE agent = ? AND key IN ({})")
+_SELECT_OLD = f"SELECT {_COLUMNS} FROM log_entries WHERE agent = ? AND key IN ({{}})"
 _USAGE_ADD = ("INSERT INTO log_usage (agent, quarter, model, long_ctx, entries, input, output, cache_write, "
-              "cache_write_1h, cache_read, reasoning, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "cache_write_1h, cache_read, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
               "ON CONFLICT (agent, quarter, model, long_ctx) DO UPDATE SET "
               "entries = log_usage.entries + excluded.entries, "
               "input = log_usage.input + excluded.input, output = log_usage.output + excluded.output, "
               "cache_write = log_usage.cache_write + excluded.cache_write, "
               "cache_write_1h = log_usage.cache_write_1h + excluded.cache_write_1h, "
               "cache_read = log_usage.cache_read + excluded.cache_read, "
-              "reasoning = log_usage.reasoning + excluded.reasoning, "
-              "last_ts = CASE WHEN excluded.last_ts > log_usage.last_ts THEN excluded.last_ts "
-              "ELSE log_usage.last_ts END")
+              "reasoning = log_usage.reasoning + excluded.reasoning")
 _USAGE_REBUILD = ("INSERT INTO log_usage (agent, quarter, model, long_ctx, entries, input, output, cache_write, "
-                  "cache_write_1h, cache_read, reasoning, last_ts) SELECT agent, ts / 900, model, long_ctx, COUNT(*), "
-                  "SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning), "
-                  "MAX(ts) FROM log_entries WHERE agent = ? GROUP BY agent, ts / 900, model, long_ctx")
+                  "cache_write_1h, cache_read, reasoning) SELECT agent, ts / 900, model, long_ctx, COUNT(*), "
+                  "SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning) "
+                  "FROM log_entries WHERE agent = ? GROUP BY agent, ts / 900, model, long_ctx")
+
+
+class _Writer:
+    """Applies scanned rows to the index inside the caller's transaction: the dedupe rule against
+    this run's rows and the stored ones, entry upserts, and the quarter sums (kept in Python
+    and added at the end, or recounted in SQL after a reset)."""
+
+    def __init__(self, conn: Any, store: Store, reader: Reader, *, full: bool, big: bool) -> None:
+        self.conn, self.store, self.reader, self.full = conn, store, reader, full
+        self.agent = agent = reader.agent
+        if not agent.isidentifier():
+            raise ValueError(f"agent name {agent!r} is not an identifier")
+        # The agent is a class constant, inlined so executemany takes the rows as the scanner made them.
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
+        self.upsert = store._sql(f"INSERT INTO log_entries (agent, {_COLUMNS}) VALUES ('{agent}', "
+                                 f"{', '.join('?' * 12)}) ON CONFLICT (agent, key) DO UPDATE SET {updates}")
+        self.merged: dict[str, Row] = {}  # the winning row of every key met in this run
+        # On a first build there is nothing stored to compare with: no lookups at all.
+        self.lookup = full or conn.execute(store._sql("SELECT 1 FROM log_entries WHERE agent = ? LIMIT 1"),
+                                           (agent,)).fetchone() is not None
+        self.usage: dict[tuple[Any, ...], list[int]] = {}
+        self.touched: set[str] = set()  # keys written (inserted or replaced) in this run
+        # A first build of a large history: without the key index, rows are appended as they
+        # arrive (random key order into a B-tree cost ~3x more), the index is built once at the
+        # end, and the few rows a later batch displaces are upserted after that.
+        self.bulk = big and not self.lookup
+        self.displaced: dict[str, Row] = {}
+        self.append = store._sql(f"INSERT INTO log_entries (agent, {_COLUMNS}) VALUES ('{agent}', "
+                                 f"{', '.join('?' * 12)})")
+        if self.bulk:
+            conn.execute("DROP INDEX log_entries_key")
+
+    def forget(self, present: list[int]) -> None:
+        """A rewrite: drop what the present files produced (entries of vanished files stay)."""
+        conn, store, agent = self.conn, self.store, self.agent
+        conn.execute(store._sql("CREATE TEMP TABLE IF NOT EXISTS log_reset (id BIGINT PRIMARY KEY)"))
+        conn.execute("DELETE FROM log_reset")
+        executemany(conn, store._sql("INSERT INTO log_reset (id) VALUES (?)"), [(i,) for i in present])
+        conn.execute(store._sql("DELETE FROM log_entries WHERE agent = ? AND file_id IN (SELECT id FROM log_reset)"),
+                     (agent,))
+        conn.execute(store._sql("UPDATE log_files SET malformed = 0 WHERE agent = ?"), (agent,))
+
+    def add(self, scans: list[FileScan]) -> None:
+        merged, prefer, usage = self.merged, self.reader.prefer, self.usage
+        bulk, displaced = self.bulk, self.displaced
+        stored: dict[str, Row] = {}
+        if self.lookup:
+            keys = list({k for s in scans for k in s.rows if k not in merged})
+            stored = _old_rows(self.conn, self.store, self.agent, keys)
+        won: dict[str, Row] = {}
+        for scan in scans:
+            for key, row in scan.rows.items():
+                old = merged.get(key) or stored.get(key)
+                if old is not None:
+                    if not prefer(row, old):
+                        merged[key] = old
+                        continue
+                    _tally(usage, old, -1)
+                merged[key] = row
+                if old is None or key in won or not bulk:
+                    won[key] = row
+                else:
+                    displaced[key] = row  # appended by an earlier batch: upserted once the index exists
+                # _tally(usage, row, 1), inlined: this runs once per entry of a cold build.
+                acc = usage.get(q := (row[1] // 900, row[2], row[10]))
+                if acc is None:
+                    usage[q] = [1, row[3], row[4], row[5], row[6], row[7], row[8]]
+                else:
+                    acc[0] += 1
+                    acc[1] += row[3]
+                    acc[2] += row[4]
+                    acc[3] += row[5]
+                    acc[4] += row[6]
+                    acc[5] += row[7]
+                    acc[6] += row[8]
+        if not won:
+            return
+        self.touched.update(won)
+        if bulk:
+            executemany(self.conn, self.append, won.values())
+            return
+        # In key order: B-tree inserts in key order touch each page once.
+        executemany(self.conn, self.upsert, [won[k] for k in sorted(won)])
+
+    def finish(self, tasks: list[_Task], scans: list[FileScan]) -> None:
+        conn, store, agent = self.conn, self.store, self.agent
+        if self.bulk:
+            conn.execute("CREATE UNIQUE INDEX log_entries_key ON log_entries (agent, key)")
+            executemany(conn, self.upsert, [self.displaced[k] for k in sorted(self.displaced)])
+        if self.full:
+            conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))
+            conn.execute(store._sql(_USAGE_REBUILD), (agent,))
+        elif self.usage:
+            # A quarter whose entry was displaced by one elsewhere nets to zero: nothing to add.
+            executemany(conn, store._sql(_USAGE_ADD), [(agent, *k, *v) for k, v in self.usage.items() if any(v)])
+        stat = {t.file_id: t.stat for t in tasks}
+        now = time.time()
+        file_rows = []
+        for s in scans:
+            dev, ino, size, mtime = stat[s.file_id]
+            if s.end > size:
+                size = s.end  # it grew while we read: the next run compares against what we consumed
+            file_rows.append((dev, ino, size, mtime, s.end, s.sig,
+                              orjson.dumps(s.state).decode() if s.state else None, s.malformed, s.session, s.project,
+                              now, s.file_id))
+        executemany(conn, store._sql(
+            "UPDATE log_files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, read_offset = ?, sig = ?, state = ?, "
+            "malformed = malformed + ?, session = ?, project = ?, updated_at = ? WHERE id = ?"), file_rows)
 
 
 def _tally(usage: dict[tuple[Any, ...], list[int]], row: Row, sign: int) -> None:
     """Add (sign 1) or remove (sign -1) one entry in the per-quarter sums."""
-    acc = usage.setdefault((row[1] // 900, row[2], row[12]), [0, 0, 0, 0, 0, 0, 0, 0])
+    acc = usage.setdefault((row[1] // 900, row[2], row[10]), [0, 0, 0, 0, 0, 0, 0])
     acc[0] += sign
-    for i, col in enumerate((5, 6, 7, 8, 9, 10), start=1):
+    for i, col in enumerate(range(3, 9), start=1):
         acc[i] += sign * row[col]
-    acc[7] = max(acc[7], row[1])
 
 
 def _old_rows(conn: Any, store: Store, agent: str, keys: list[str]) -> dict[str, Row]:
@@ -224,72 +353,6 @@ def _old_rows(conn: Any, store: Store, agent: str, keys: list[str]) -> dict[str,
         sql = store._sql(_SELECT_OLD.format(", ".join("?" * len(part))))
         old.update({r[0]: tuple(r) for r in conn.execute(sql, (agent, *part)).fetchall()})
     return old
-
-
-def _store(store: Store, reader: Reader, tasks: list[_Task], scans: list[FileScan], merged: dict[str, Row], *,
-           full: bool, present: list[int]) -> None:
-    stat = {t.file_id: t.stat for t in tasks}
-    agent = reader.agent
-    cols = _COLUMNS.split(", ")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in cols[2:])
-    placeholders = ", ".join("?" * len(cols))
-    now = time.time()
-    file_rows = []
-    for s in scans:
-        dev, ino, size, mtime = stat[s.file_id]
-        if s.end > size:
-            size = s.end  # it grew while we read: the next run compares against what we consumed
-        file_rows.append((dev, ino, size, mtime, s.end, s.sig, orjson.dumps(s.state).decode() if s.state else None,
-                          s.malformed, now, s.file_id))
-    with store._tx() as conn:
-        if full:
-            # A rewrite: forget what the present files produced (entries of vanished files stay),
-            # store the new rows under the dedupe rule, and recount the quarter sums in SQL.
-            conn.execute(store._sql("CREATE TEMP TABLE IF NOT EXISTS log_reset (id BIGINT PRIMARY KEY)"))
-            conn.execute("DELETE FROM log_reset")
-            executemany(conn, store._sql("INSERT INTO log_reset (id) VALUES (?)"), [(i,) for i in present])
-            conn.execute(store._sql("DELETE FROM log_entries WHERE agent = ? AND file_id IN "
-                                    "(SELECT id FROM log_reset)"), (agent,))
-            conn.execute(store._sql("UPDATE log_files SET malformed = 0 WHERE agent = ?"), (agent,))
-            executemany(conn, store._sql(
-                f"INSERT INTO log_entries ({_COLUMNS}) VALUES ({placeholders}) ON CONFLICT (agent, key) "
-                f"DO UPDATE SET {updates} WHERE {reader.replace_when}"), [(agent, *r) for r in merged.values()])
-            conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))
-            conn.execute(store._sql(_USAGE_REBUILD), (agent,))
-        elif merged:
-            empty = conn.execute(store._sql("SELECT 1 FROM log_entries WHERE agent = ? LIMIT 1"),
-                                 (agent,)).fetchone() is None
-            old = {} if empty else _old_rows(conn, store, agent, list(merged))
-            usage: dict[tuple[Any, ...], list[int]] = {}
-            write = []
-            for key, row in merged.items():
-                prev = old.get(key)
-                if prev is not None:
-                    if not reader.prefer(row, prev):
-                        continue
-                    _tally(usage, prev, -1)
-                acc = usage.get(k := (row[1] // 900, row[2], row[12]))
-                if acc is None:  # inlined _tally(+1): this loop runs once per entry on a cold run
-                    usage[k] = [1, row[5], row[6], row[7], row[8], row[9], row[10], row[1]]
-                else:
-                    acc[0] += 1
-                    acc[1] += row[5]
-                    acc[2] += row[6]
-                    acc[3] += row[7]
-                    acc[4] += row[8]
-                    acc[5] += row[9]
-                    acc[6] += row[10]
-                    if row[1] > acc[7]:
-                        acc[7] = row[1]
-                write.append((agent, *row))
-            # Sorted by key: B-tree inserts in key order touch each page once.
-            write.sort(key=lambda r: r[1])
-            executemany(conn, store._sql(f"INSERT INTO log_entries ({_COLUMNS}) VALUES ({placeholders}) "
-                                        f"ON CONFLICT (agent, key) DO UPDATE SET {updates}"), write)
-            executemany(conn, store._sql(_USAGE_ADD), [(agent, *k, *v) for k, v in usage.items()])
-        executemany(conn, store._sql(
-            "UPDATE log_files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, read_offset = ?, sig = ?, state = ?, "
-            "malformed = malformed + ?, updated_at = ? WHERE id = ?"), file_rows)
 
 
 def malformed_lines(store: Store) -> dict[str, int]:

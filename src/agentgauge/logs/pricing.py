@@ -44,6 +44,18 @@ def _split(value: Any) -> tuple[float | None, float | None]:
     return float(base), float(tier if tier is not None else base)
 
 
+def prefetch() -> None:
+    """Start loading genai-prices in a daemon thread (a cold index build calls this while its
+    workers read, since the report after it resolves the new models). A later import of the
+    package waits for this one instead of starting over."""
+    import threading
+
+    def load() -> None:
+        import genai_prices  # noqa: F401
+
+    threading.Thread(target=load, name="agentgauge-prices", daemon=True).start()
+
+
 def resolve(model: str, provider: str) -> Rates | None:
     """Look a model up in genai-prices; None when it is unknown (its cost is then shown as unknown)."""
     from genai_prices import Usage, calc_price

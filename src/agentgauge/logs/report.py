@@ -1,40 +1,40 @@
 """Reports over the index: daily/weekly/monthly/session/blocks (ccusage's JSON field names) and
 ``cost_summary`` for the dashboard. Everything here reads the store only, never the logs.
 
-Aggregation happens in SQL per quarter hour (UTC), which every IANA zone's offset divides, so
-bucketing by local date in Python is exact for any ``--timezone`` while the database does the
-heavy summing.
+The indexer keeps sums per UTC quarter hour, which every IANA zone's offset divides; a report
+has the database add those up to local days of ``--timezone`` (the zone's offsets over the data's
+span become a CASE over quarter ranges), so it reads a few hundred rows, exactly, in any zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Any, NamedTuple
 
 from ..store import Store
 from . import pricing
 
 QUARTER = 900
+DAY = 86400
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 ESTIMATE_NOTE = ("Costs are estimates from list prices (genai-prices snapshot, offline); "
                  "your invoice or plan may differ.")
 
 
-@dataclass
+# Plain slotted classes and a NamedTuple rather than dataclasses: every ``cost`` run imports this
+# module, and each dataclass costs about a millisecond of code generation at import.
 class Acc:
     """Token sums for one model in one bucket, plus its cost (None when the model is unpriced)."""
 
-    entries: int = 0
-    input: int = 0
-    output: int = 0
-    cache_write: int = 0
-    cache_read: int = 0
-    reasoning: int = 0
-    cost: float | None = 0.0
-    last: int = 0
+    __slots__ = ("cache_read", "cache_write", "cost", "entries", "input", "last", "output", "reasoning")
 
-    def add(self, n: int, inp: int, out: int, cw: int, cr: int, reas: int, cost: float | None, last: int) -> None:
+    def __init__(self) -> None:
+        self.entries = self.input = self.output = self.cache_write = self.cache_read = self.reasoning = 0
+        self.cost: float | None = 0.0
+        self.last = 0
+
+    def add(self, n: int, inp: int, out: int, cw: int, cr: int, reas: int, cost: float | None, last: int = 0) -> None:
         self.entries += n
         self.input += inp
         self.output += out
@@ -49,15 +49,16 @@ class Acc:
         return self.input + self.output + self.cache_write + self.cache_read
 
 
-@dataclass
 class Bucket:
-    models: dict[str, Acc] = field(default_factory=dict)
-    agents: set[str] = field(default_factory=set)
-    project: str = ""
+    __slots__ = ("agents", "models", "project")
+
+    def __init__(self, project: str = "") -> None:
+        self.models: dict[str, Acc] = {}
+        self.agents: set[str] = set()
+        self.project = project
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
     agents: Sequence[str] = ("claude", "codex")
     since: date | None = None
     until: date | None = None
@@ -66,43 +67,114 @@ class Filters:
 
 
 def _where(f: Filters) -> tuple[str, list[Any]]:
-    sql = f"agent IN ({', '.join('?' * len(f.agents))})"
+    """Conditions on ``log_entries`` (qualified: the session report joins ``log_files``)."""
+    sql = f"log_entries.agent IN ({', '.join('?' * len(f.agents))})"
     params: list[Any] = list(f.agents)
-    if f.since:  # one day of margin either side: the exact cut is made on local dates in Python
-        sql += " AND ts >= ?"
-        params.append(int(datetime.combine(f.since - timedelta(days=1), datetime.min.time(), UTC).timestamp()))
-    if f.until:
-        sql += " AND ts < ?"
-        params.append(int(datetime.combine(f.until + timedelta(days=2), datetime.min.time(), UTC).timestamp()))
+    since, until = _margins(f)
+    if since is not None:
+        sql += " AND log_entries.ts >= ?"
+        params.append(since)
+    if until is not None:
+        sql += " AND log_entries.ts < ?"
+        params.append(until)
     if f.project:
-        sql += " AND project LIKE ?"
+        sql += " AND log_entries.file_id IN (SELECT id FROM log_files WHERE project LIKE ?)"
         params.append(f"%{f.project}%")
     return sql, params
 
 
-def _grouped(store: Store, f: Filters, extra: str = "") -> list[tuple[Any, ...]]:
-    """Rows of (agent, quarter, model, long_ctx, [extra...], entries, token sums..., last ts)."""
-    where, params = _where(f)
-    if not extra and not f.project:
-        # The indexer keeps these sums per quarter: a few thousand rows instead of every entry.
-        where = where.replace("ts >= ?", "quarter >= ?").replace("ts < ?", "quarter < ?")
-        params = [p // QUARTER if isinstance(p, int) else p for p in params]
-        sql = ("SELECT agent, quarter, model, long_ctx, entries, input, output, cache_write, cache_write_1h, "
-               f"cache_read, reasoning, last_ts FROM log_usage WHERE {where}")
-    else:
-        cols = f"agent, ts / {QUARTER}, model, long_ctx{', ' + extra if extra else ''}"
-        n = 4 + (extra.count(",") + 1 if extra else 0)
-        sql = (f"SELECT {cols}, COUNT(*), SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), "
-               f"SUM(cache_read), SUM(reasoning), MAX(ts) FROM log_entries WHERE {where} "
-               f"GROUP BY {', '.join(str(i + 1) for i in range(n))}")
+def _margins(f: Filters) -> tuple[int | None, int | None]:
+    """Epoch bounds with one day of margin either side: the exact cut is made on local dates."""
+    since = until = None
+    if f.since:
+        since = int(datetime.combine(f.since - timedelta(days=1), datetime.min.time(), UTC).timestamp())
+    if f.until:
+        until = int(datetime.combine(f.until + timedelta(days=2), datetime.min.time(), UTC).timestamp())
+    return since, until
+
+
+def _offset(tz: tzinfo, quarter: int) -> int:
+    off = datetime.fromtimestamp(quarter * QUARTER, tz).utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
+
+
+def _offsets(tz: tzinfo, first: int, last: int) -> tuple[list[int], list[int]]:
+    """``tz``'s UTC offsets (seconds) over quarters ``first..last`` as (bounds, offsets): offsets[i]
+    holds from bounds[i - 1] (inclusive) to bounds[i]. A fixed zone has one offset; otherwise the
+    offset is sampled once a day and each change is pinned to its quarter by bisection (zones
+    change offset at most a few times a year, never twice within a day and back)."""
+    cur = _offset(tz, first)
+    bounds: list[int] = []
+    offsets = [cur]
+    if isinstance(tz, timezone):
+        return bounds, offsets
+    q = first
+    while q < last:
+        nxt = min(q + DAY // QUARTER, last)
+        if _offset(tz, nxt) == cur:
+            q = nxt
+            continue
+        lo, hi = q, nxt
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if _offset(tz, mid) == cur else (lo, mid)
+        cur = _offset(tz, hi)
+        bounds.append(hi)
+        offsets.append(cur)
+        q = hi
+    return bounds, offsets
+
+
+def _day_sql(quarter: str, bounds: list[int], offsets: list[int]) -> str:
+    """SQL for the local day number (days since 1970-01-01) of a UTC quarter-hour column. Only
+    integers computed here are inlined."""
+    def day(off: int) -> str:
+        return f"({quarter} * {QUARTER} + {int(off)}) / {DAY}"
+
+    if not bounds:
+        return day(offsets[0])
+    cases = " ".join(f"WHEN {quarter} < {int(b)} THEN {day(o)}" for b, o in zip(bounds, offsets, strict=False))
+    return f"CASE {cases} ELSE {day(offsets[-1])} END"
+
+
+def _daily(store: Store, f: Filters) -> list[tuple[Any, ...]]:
+    """Rows of (agent, local day number, model, long_ctx, entries, token sums...). The
+    database sums to local days (a few hundred rows) from the quarter-hour table, or from the
+    entries when a project filter needs them."""
+    since, until = _margins(f)
+    agents = f"agent IN ({', '.join('?' * len(f.agents))})"
+    span_sql = f"SELECT MIN(quarter), MAX(quarter) FROM log_usage WHERE {agents}"
+    span_params: list[Any] = list(f.agents)
+    if since is not None:
+        span_sql += " AND quarter >= ?"
+        span_params.append(since // QUARTER)
+    if until is not None:
+        span_sql += " AND quarter < ?"
+        span_params.append(until // QUARTER)
     with store._tx() as conn:
+        first, last = conn.execute(store._sql(span_sql), span_params).fetchone()
+        if first is None:
+            return []
+        bounds, offsets = _offsets(f.tz, int(first), int(last))
+        if f.project:
+            where, params = _where(f)
+            day = _day_sql(f"log_entries.ts / {QUARTER}", bounds, offsets)
+            sql = (f"SELECT log_entries.agent, {day}, model, long_ctx, COUNT(*), SUM(input), SUM(output), "
+                   "SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning) "
+                   f"FROM log_entries WHERE {where} GROUP BY 1, 2, 3, 4")
+        else:
+            # span_sql's conditions are exactly the quarter-table filter.
+            where, params = span_sql.split(" WHERE ", 1)[1], span_params
+            sql = (f"SELECT agent, {_day_sql('quarter', bounds, offsets)}, model, long_ctx, SUM(entries), "
+                   "SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning) "
+                   f"FROM log_usage WHERE {where} GROUP BY 1, 2, 3, 4")
         return conn.execute(store._sql(sql), params).fetchall()
 
 
-def _local_day(tz: tzinfo, cache: dict[int, date], quarter: int) -> date:
-    day = cache.get(quarter)
+def _local_day(cache: dict[int, date], number: int) -> date:
+    day = cache.get(number)
     if day is None:
-        day = cache[quarter] = datetime.fromtimestamp(quarter * QUARTER, tz).date()
+        day = cache[number] = date.fromordinal(EPOCH_ORDINAL + number)
     return day
 
 
@@ -116,19 +188,18 @@ def period_key(day: date, period: str, start_of_week: int = 6) -> str:
 
 def buckets(store: Store, f: Filters, period: str, *, start_of_week: int = 6,
             reprice: bool = False) -> dict[str, Bucket]:
-    rows = _grouped(store, f)
+    rows = _daily(store, f)
     prices = pricing.rates(store, {(r[0], r[2]) for r in rows}, reprice=reprice)
     out: dict[str, Bucket] = {}
     days: dict[int, date] = {}
-    for agent, quarter, model, long_ctx, n, inp, o, cw, cw1h, cr, reas, last in rows:
-        day = _local_day(f.tz, days, int(quarter))
+    for agent, number, model, long_ctx, n, inp, o, cw, cw1h, cr, reas in rows:
+        day = _local_day(days, int(number))
         if (f.since and day < f.since) or (f.until and day > f.until):
             continue
         bucket = out.setdefault(period_key(day, period, start_of_week), Bucket())
         bucket.agents.add(agent)
         cost = pricing.cost(prices[(agent, model)], long_ctx, int(inp), int(o), int(cw), int(cw1h), int(cr))
-        bucket.models.setdefault(model, Acc()).add(int(n), int(inp), int(o), int(cw), int(cr), int(reas), cost,
-                                                   int(last))
+        bucket.models.setdefault(model, Acc()).add(int(n), int(inp), int(o), int(cw), int(cr), int(reas), cost)
     return dict(sorted(out.items()))
 
 
@@ -190,10 +261,16 @@ def period_report(store: Store, f: Filters, period: str, *, start_of_week: int =
 
 
 def session_report(store: Store, f: Filters, *, reprice: bool = False) -> dict[str, Any]:
-    rows = _grouped(store, f, "session, project")
-    prices = pricing.rates(store, {(r[0], r[2]) for r in rows}, reprice=reprice)
+    where, params = _where(f)
+    with store._tx() as conn:
+        rows = conn.execute(store._sql(
+            "SELECT log_entries.agent, model, long_ctx, log_files.session, log_files.project, COUNT(*), SUM(input), "
+            "SUM(output), SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning), MAX(ts) "
+            f"FROM log_entries JOIN log_files ON log_files.id = log_entries.file_id WHERE {where} "
+            "GROUP BY 1, 2, 3, 4, 5"), params).fetchall()
+    prices = pricing.rates(store, {(r[0], r[1]) for r in rows}, reprice=reprice)
     sessions: dict[tuple[str, str], Bucket] = {}
-    for agent, _q, model, long_ctx, session, project, n, inp, o, cw, cw1h, cr, reas, last in rows:
+    for agent, model, long_ctx, session, project, n, inp, o, cw, cw1h, cr, reas, last in rows:
         b = sessions.setdefault((agent, session), Bucket(project=project))
         b.agents.add(agent)
         cost = pricing.cost(prices[(agent, model)], long_ctx, int(inp), int(o), int(cw), int(cw1h), int(cr))
@@ -218,18 +295,18 @@ def cost_summary(store: Store, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
     and per model, JSON-ready. Reads only the index; call ``refresh_index`` to update it."""
     today = now.astimezone(tz).date()
     f = Filters(agents=("claude", "codex"), since=today - timedelta(days=29), until=today, tz=tz)
-    rows = _grouped(store, f)
+    rows = _daily(store, f)
     prices = pricing.rates(store, {(r[0], r[2]) for r in rows})
     spans = (("today", 1), ("7d", 7), ("30d", 30))
     per: dict[str, dict[tuple[str, str], Acc]] = {name: {} for name, _ in spans}
     days: dict[int, date] = {}
-    for agent, quarter, model, long_ctx, n, inp, o, cw, cw1h, cr, reas, last in rows:
-        day = _local_day(tz, days, int(quarter))
+    for agent, number, model, long_ctx, n, inp, o, cw, cw1h, cr, reas in rows:
+        day = _local_day(days, int(number))
         cost = pricing.cost(prices[(agent, model)], long_ctx, int(inp), int(o), int(cw), int(cw1h), int(cr))
         for name, span in spans:
             if today - timedelta(days=span - 1) <= day <= today:
                 per[name].setdefault((agent, model), Acc()).add(int(n), int(inp), int(o), int(cw), int(cr),
-                                                                int(reas), cost, int(last))
+                                                                int(reas), cost)
     periods: dict[str, Any] = {}
     for name, span in spans:
         accs = per[name]

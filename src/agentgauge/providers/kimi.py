@@ -14,8 +14,10 @@ optional: their failure never fails the fetch.
 from __future__ import annotations
 
 import asyncio
+import platform
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
@@ -23,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import AuthError, ParseError, ProviderError, RateLimitedError, UpstreamError
+from ..browser.sources import browser_discover, first_found
+from ..errors import AuthError, ConfigError, ParseError, ProviderError, RateLimitedError, UpstreamError
 from ..models import Usage, Window
 from ..secret import Secret
 from ..sim.context import SimContext
@@ -45,6 +48,8 @@ RESET_KEYS = ("resetTime", "resetAt", "reset_at", "reset_time")
 AUTH_CODES = {"unauthenticated", "permission_denied"}
 HINT_API_KEY = ("Set AGENTGAUGE_KIMI_API_KEY to a Kimi Code API key (Kimi Code console > API keys), "
                 "then refresh.")
+HINT_CLI = "The Kimi Code CLI login has expired or is unreadable: run `kimi` and log in again, then refresh."
+KIMI_CLI_VERSION = "1.12.0"
 HINT_WEB = ("Log in to www.kimi.com, copy the 'kimi-auth' cookie into AGENTGAUGE_KIMI_AUTH_TOKEN, "
             "then refresh.")
 
@@ -57,6 +62,56 @@ def _from_env(name: str, setting: str) -> Callable[[DiscoverContext], Discovered
         return Discovered({setting: Secret(value)}, f"environment variable {name}") if value else None
 
     return discover
+
+
+def kimi_home(ctx: DiscoverContext) -> Path:
+    base = ctx.env.get("KIMI_CODE_HOME")
+    return ctx.expand(base) if base else ctx.home / ".kimi-code"
+
+
+def _discover_cli_login(ctx: DiscoverContext) -> Discovered | None:
+    """The Kimi Code CLI's own login (read-only). Its refresh token is never used: the CLI owns it."""
+    home = kimi_home(ctx)
+    path = home / "credentials" / "kimi-code.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ConfigError(f"Kimi: {path} is not valid JSON", hint=HINT_CLI) from None
+    root = obj(data)
+    token = next((opt_str(root.get(k)) for k in ("access_token", "accessToken", "token") if opt_str(root.get(k))),
+                 None)
+    if not token:
+        return None  # logged out: the other sources may still work
+    try:
+        device_id = (home / "device_id").read_text(encoding="utf-8").strip()
+    except OSError:
+        device_id = ""
+    details = {"kimi_cli": "1", "device_id": device_id, "device_name": platform.node(),
+               "device_model": f"{platform.system()} {platform.release()} {platform.machine()}".strip(),
+               "os_version": platform.version()}
+    return Discovered({"api_key": Secret(token)}, str(path), details)
+
+
+def _discover_api_key(ctx: DiscoverContext) -> Discovered | None:
+    """KIMI_CODE_API_KEY first, then the Kimi Code CLI's login file."""
+    return _from_env("KIMI_CODE_API_KEY", "api_key")(ctx) or _discover_cli_login(ctx)
+
+
+def cli_headers(details: Mapping[str, str]) -> dict[str, str]:
+    """The device headers the Kimi Code CLI sends; the Code API expects them with a CLI token."""
+    if not details.get("kimi_cli"):
+        return {}
+    headers = {"User-Agent": f"KimiCLI/{KIMI_CLI_VERSION}", "X-Msh-Platform": "kimi_cli",
+               "X-Msh-Version": KIMI_CLI_VERSION, "X-Msh-Device-Name": details.get("device_name", ""),
+               "X-Msh-Device-Model": details.get("device_model", ""), "X-Msh-Os-Version": details.get("os_version", ""),
+               "X-Msh-Device-Id": details.get("device_id", "")}
+    # Header values must be ASCII without line breaks; a host name may not be.
+    return {k: v.encode("ascii", "ignore").decode().replace("\r", " ").replace("\n", " ")
+            for k, v in headers.items() if v}
 
 
 def _seconds(window: dict[str, Any], where: str) -> int | None:
@@ -176,11 +231,13 @@ class Kimi(Provider):
         AuthSource(
             id="api_key", source="api_key", label="Kimi Code API key", requires=("api_key",),
             hint=HINT_API_KEY,
-            discover=_from_env("KIMI_CODE_API_KEY", "api_key"), discovered_source="api_key",
+            discover=_discover_api_key, discovered_source="api_key",
         ),
         AuthSource(
             id="web", source="cookie", label="kimi-auth token (www.kimi.com)", requires=("auth_token",),
-            hint=HINT_WEB, discover=_from_env("KIMI_AUTH_TOKEN", "auth_token"), discovered_source="cookie",
+            hint=HINT_WEB, discovered_source="cookie",
+            # KIMI_AUTH_TOKEN first, then the kimi-auth cookie of the user's browser.
+            discover=first_found(_from_env("KIMI_AUTH_TOKEN", "auth_token"), browser_discover("kimi")),
         ),
     )
     windows = (
@@ -197,9 +254,15 @@ class Kimi(Provider):
 
     async def fetch(self, ctx: FetchContext) -> Raw:
         if ctx.credentials.auth.id == "api_key":
-            headers = {"Authorization": f"Bearer {ctx.secret('api_key')}", "Accept": "application/json"}
+            headers = {"Authorization": f"Bearer {ctx.secret('api_key')}", "Accept": "application/json",
+                       **cli_headers(ctx.credentials.details)}
             url = ctx.url("api_url") + CODE_USAGES_PATH
-            return {"code": await _http.get_json(ctx, url, what="usages request", headers=headers)}
+            try:
+                return {"code": await _http.get_json(ctx, url, what="usages request", headers=headers)}
+            except AuthError as exc:
+                if ctx.credentials.details.get("kimi_cli"):  # the CLI refreshes its own token; we never do
+                    raise AuthError(exc.message, hint=HINT_CLI, status_code=exc.status_code) from None
+                raise
         base = ctx.url("web_url")
         usages = await self._connect(ctx, base, USAGES_PATH, {"scope": [CODING_SCOPE]}, "GetUsages request")
         subscription, stats = await asyncio.gather(

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..browser.sources import browser_discover
 from ..errors import AuthError, ParseError, UpstreamError
 from ..models import Usage, Window
 from ..sim.context import SimContext, iso
@@ -141,8 +142,9 @@ class Ollama(Provider):
     auth = (
         AuthSource(
             id="cookie", source="cookie", label="ollama.com session cookie", requires=("cookie",),
-            hint="Copy the 'wos-session' cookie of ollama.com from your browser into "
-                 "AGENTGAUGE_OLLAMA_COOKIE, then refresh.",
+            hint="Log in to ollama.com in Firefox or Chrome (agentgauge reads its cookies), or copy the "
+                 "'wos-session' cookie into AGENTGAUGE_OLLAMA_COOKIE, then refresh.",
+            discover=browser_discover("ollama"), discovered_source="browser",
         ),
     )
     windows = (

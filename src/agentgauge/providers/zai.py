@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..browser.sources import browser_discover
 from ..errors import AuthError, ParseError, ProviderConfigError, RateLimitedError, UpstreamError
 from ..models import Usage, Window
 from ..sim.context import SimContext
@@ -87,6 +88,12 @@ class Zai(Provider):
             id="api_key", source="api_key", label="API key", requires=("api_key",),
             hint="Set AGENTGAUGE_ZAI_API_KEY to a key from https://z.ai/manage-apikey/apikey-list, then refresh.",
             discover=_discover_key, discovered_source="api_key",
+        ),
+        AuthSource(  # the chat.z.ai / z.ai login token (a JWT the quota API takes as a Bearer)
+            id="browser", source="browser", label="z.ai login from the browser", requires=("api_key",),
+            hint="Log in to chat.z.ai in Firefox or Chrome, then refresh.",
+            discover=browser_discover("zai", when=lambda ctx: region_of(ctx.settings) == "global"),
+            discovered_source="browser",
         ),
     )
     windows = (

@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...browser.sources import browser_discover
 from ...errors import AuthError, ConfigError, ParseError, ProviderConfigError
 from ...models import Usage
 from ...secret import Secret
 from ...sim.context import SimContext, iso, unauthorized
-from .. import _http
+from .. import _http, _oauth
 from .._base import AuthSource, DiscoverContext, Discovered, FetchContext, Provider, Raw, Setting, WindowSpec
 from .._parse import items, opt_num, opt_str
 from . import cli, parsing
@@ -46,30 +50,67 @@ COOKIE_HINT = ("Log in to claude.ai in your browser again and copy the sessionKe
                "AGENTGAUGE_CLAUDE_SESSION_KEY, then refresh.")
 
 
+KEYCHAIN_SERVICE = "Claude Code-credentials"
+PLATFORM = sys.platform  # tests set "darwin" to exercise the Keychain path with a fake `security`
+CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+TOKEN_PATH = "/v1/oauth/token"
+RELOGIN_HINT = "The Claude login has expired: run `claude` and log in again (/login), then refresh."
+OAUTH = _oauth.OAuthClient(provider_name="Claude", url_setting="token_url", path=TOKEN_PATH, client_id=CLIENT_ID,
+                           json_body=False, access_setting="oauth_token", relogin_hint=RELOGIN_HINT)
+
+
 def credentials_file(ctx: DiscoverContext) -> Path:
     base = ctx.env.get("CLAUDE_CONFIG_DIR")
     return (ctx.expand(base) if base else ctx.home / ".claude") / ".credentials.json"
 
 
+def _keychain_text(ctx: DiscoverContext) -> str | None:
+    """Claude Code's login JSON from the macOS Keychain (read-only; ``security`` may prompt once)."""
+    if PLATFORM != "darwin":
+        return None
+    security = shutil.which("security", path=ctx.env.get("PATH") or "/usr/bin")
+    if not security:
+        return None
+    try:
+        done = subprocess.run([security, "find-generic-password", "-s", KEYCHAIN_SERVICE, "-w"],
+                              capture_output=True, text=True, timeout=15, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:  # no such item, or the user denied access
+        return None
+    return done.stdout.strip() or None
+
+
 def _discover_oauth(ctx: DiscoverContext) -> Discovered | None:
     path = credentials_file(ctx)
+    where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
-        return None
+        keychain = _keychain_text(ctx)
+        if keychain is None:
+            return None
+        text, where = keychain, f"macOS Keychain item '{KEYCHAIN_SERVICE}'"
     try:
         data = json.loads(text)
     except ValueError:
-        raise ConfigError(f"Claude: {path} is not valid JSON",
+        raise ConfigError(f"Claude: {where} is not valid JSON",
                           hint="Run `claude` and log in again so it rewrites the file.") from None
     oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
     token = opt_str(oauth.get("accessToken")) if isinstance(oauth, dict) else None
     if not isinstance(oauth, dict) or not token:
         # Claude Code 2.1.x may keep only MCP logins (mcpOAuth) here: the CLI itself is logged out.
-        raise ConfigError(f"Claude: {path} holds no Claude login (not logged in)", hint=LOGIN_HINT)
+        raise ConfigError(f"Claude: {where} holds no Claude login (not logged in)", hint=LOGIN_HINT)
     details = {key: str(oauth[key]) for key in ("subscriptionType", "rateLimitTier", "expiresAt")
                if isinstance(oauth.get(key), str | int | float) and not isinstance(oauth.get(key), bool)}
-    return Discovered({"oauth_token": Secret(token)}, str(path), details)
+    expires_ms = opt_num(details.get("expiresAt")) if details.get("expiresAt") else None
+    if expires_ms:
+        details[_oauth.EXPIRES_AT] = str(int(expires_ms / 1000))
+    values = {"oauth_token": Secret(token)}
+    refresh = opt_str(oauth.get("refreshToken"))
+    if refresh:  # only ever redeemed into agentgauge's own store, never written back here
+        values["refresh_token"] = Secret(refresh)
+    return Discovered(values, where, details)
 
 
 def _discover_cli(ctx: DiscoverContext) -> Discovered | None:
@@ -99,7 +140,11 @@ class Claude(Provider):
                 secret=True),
         Setting("session_key", "claude.ai sessionKey cookie value (sk-ant-sid...), or a whole Cookie header.",
                 secret=True),
+        Setting("refresh_token", "Claude Code OAuth refresh token; used only to refresh into agentgauge's own "
+                "secret store when the access token has expired.", secret=True),
         Setting("api_url", "Base URL of the OAuth usage API.", default="https://api.anthropic.com"),
+        Setting("token_url", "Base URL of the OAuth token service (/v1/oauth/token is appended).",
+                default="https://platform.claude.com"),
         Setting("web_url", "Base URL of claude.ai.", default="https://claude.ai"),
         Setting("org_id", "claude.ai organization uuid; skips organization discovery for the web source."),
         Setting("claude_path", "Path of the claude CLI for the cli source; found on PATH when unset."),
@@ -108,6 +153,7 @@ class Claude(Provider):
     auth = (
         AuthSource(
             id="oauth", source="oauth", label="Claude Code OAuth token", requires=("oauth_token",),
+            optional=("refresh_token",),
             hint="Log in with `claude` (it writes ~/.claude/.credentials.json) or set "
                  "AGENTGAUGE_CLAUDE_OAUTH_TOKEN.",
             discover=_discover_oauth, discovered_source="cli",
@@ -115,7 +161,9 @@ class Claude(Provider):
         AuthSource(
             id="web", source="cookie", label="claude.ai session cookie", requires=("session_key",),
             optional=("org_id",),
-            hint="Copy the sessionKey cookie of claude.ai into AGENTGAUGE_CLAUDE_SESSION_KEY.",
+            hint="Log in to claude.ai in Firefox or Chrome (agentgauge reads the sessionKey cookie), or copy it "
+                 "into AGENTGAUGE_CLAUDE_SESSION_KEY.",
+            discover=browser_discover("claude"), discovered_source="browser",
         ),
         AuthSource(
             id="cli", source="cli", label="claude CLI /usage panel", requires=("claude_path",),
@@ -132,13 +180,15 @@ class Claude(Provider):
         WindowSpec("weekly_*", "Weekly · model or surface", 604800, None),
         WindowSpec("extra_usage", "Extra usage (monthly)", None, "usd"),
     )
-    urls: ClassVar[Mapping[str, str]] = {"api_url": "https://api.anthropic.com", "web_url": "https://claude.ai"}
+    urls: ClassVar[Mapping[str, str]] = {"api_url": "https://api.anthropic.com", "web_url": "https://claude.ai",
+                                         "token_url": "https://platform.claude.com"}
     # The OAuth usage endpoint answers 429 to clients polling faster than every couple of minutes.
     min_interval = 120.0
     timeout = 30.0  # the CLI source needs time to start the TUI
     redact_keys = frozenset({"org_id", "session_key"})
     sim_credentials: ClassVar[Mapping[str, str]] = {
-        "oauth_token": "sim-claude-oauth-token", "session_key": "sk-ant-sid01-sim"}
+        "oauth_token": "sim-claude-oauth-token", "session_key": "sk-ant-sid01-sim",
+        "refresh_token": "sim-claude-refresh-token"}
 
     async def fetch(self, ctx: FetchContext) -> Raw:
         source = ctx.credentials.auth.id
@@ -149,12 +199,18 @@ class Claude(Provider):
         return await self._fetch_cli(ctx)
 
     async def _fetch_oauth(self, ctx: FetchContext) -> Raw:
-        headers = {"Authorization": f"Bearer {ctx.secret('oauth_token')}", "anthropic-beta": OAUTH_BETA,
-                   "Accept": "application/json", "User-Agent": USER_AGENT}
+        async def usage(token: str) -> Any:
+            headers = {"Authorization": f"Bearer {token}", "anthropic-beta": OAUTH_BETA,
+                       "Accept": "application/json", "User-Agent": USER_AGENT}
+            return await _http.get_json(ctx, ctx.url("api_url") + OAUTH_PATH, what="OAuth usage request",
+                                        headers=headers)
+
         try:
-            payload = await _http.get_json(ctx, ctx.url("api_url") + OAUTH_PATH, what="OAuth usage request",
-                                           headers=headers)
+            # An expired token (or a 401) is refreshed into agentgauge's own copy, then retried once.
+            payload = await _oauth.call_with_refresh(ctx, OAUTH, usage)
         except AuthError as exc:
+            if exc.hint == RELOGIN_HINT:
+                raise  # the refresh itself was rejected: only a new login helps
             if exc.status_code == 403:
                 raise AuthError("Claude: the OAuth token may not read usage (HTTP 403, missing the "
                                 "user:profile scope)", hint=SCOPE_HINT, status_code=403) from None
@@ -278,7 +334,26 @@ class Claude(Provider):
             del body["limits"]  # claude.ai answers with the keyed windows only
             return JSONResponse(body)
 
+        async def token(request: Request) -> Response:
+            """The OAuth token endpoint: a form-encoded refresh_token grant, answered like upstream."""
+            # Parsed by hand: starlette's form parser needs python-multipart, which nothing else needs.
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+            if form.get("grant_type") != "refresh_token":
+                return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+            if form.get("client_id") != CLIENT_ID:
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            account = sim.account_of(self.id, "refresh_token", str(form.get("refresh_token") or ""))
+            if account is None:
+                return JSONResponse({"error": "invalid_grant",
+                                     "error_description": "Refresh token not found or invalid"}, status_code=400)
+            suffix = "" if account == "default" else f"#{account}"
+            return JSONResponse({"token_type": "Bearer", "expires_in": 28800,
+                                 "access_token": self.sim_credentials["oauth_token"] + suffix,
+                                 "refresh_token": self.sim_credentials["refresh_token"] + suffix,
+                                 "scope": "user:inference user:profile"})
+
         return {
+            "token_url": [Route(TOKEN_PATH, token, methods=["POST"])],
             "api_url": [Route(OAUTH_PATH, oauth_usage)],
             "web_url": [Route(ORGS_PATH, organizations), Route(ORGS_PATH + "/{org}/usage", org_usage)],
         }

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -27,11 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...browser.sources import browser_discover
 from ...errors import AuthError, ConfigError, ParseError, ProviderConfigError, ProviderError, UpstreamError
 from ...models import Usage
 from ...secret import Secret, scrub
 from ...sim.context import SimContext
-from .. import _http
+from .. import _http, _oauth
 from .._base import AuthSource, DiscoverContext, Discovered, FetchContext, Provider, Raw, Setting, WindowSpec
 from .._parse import obj, opt_str
 from . import cli, parsing
@@ -44,6 +45,30 @@ USER_AGENT = "codex-cli"
 LOGIN_HINT = "Run `codex login` (ChatGPT sign-in) so ~/.codex/auth.json holds tokens, then refresh."
 COOKIE_HINT = ("Log in to chatgpt.com in your browser again and copy the __Secure-next-auth.session-token "
                "cookie into AGENTGAUGE_CODEX_SESSION_TOKEN, then refresh.")
+
+
+CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+TOKEN_PATH = "/oauth/token"
+# The Codex CLI refreshes its tokens when last_refresh is older than this (codex-rs auth.rs).
+STALE_AFTER = timedelta(days=8)
+RELOGIN_HINT = "The ChatGPT login has expired: run `codex login` again, then refresh."
+OAUTH = _oauth.OAuthClient(provider_name="Codex", url_setting="token_url", path=TOKEN_PATH, client_id=CLIENT_ID,
+                           json_body=True, access_setting="access_token", relogin_hint=RELOGIN_HINT,
+                           scope="openid profile email")
+
+
+def token_expiry(access_token: str | None, last_refresh: str | None) -> datetime | None:
+    """When to treat the CLI's access token as expired: its JWT ``exp``, else ``last_refresh`` + 8 days."""
+    exp = _oauth.jwt_exp(access_token)
+    if exp is not None:
+        return exp
+    try:
+        when = datetime.fromisoformat(str(last_refresh).replace("Z", "+00:00")) if last_refresh else None
+    except ValueError:
+        return None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when + STALE_AFTER if when else None
 
 
 def auth_file(ctx: DiscoverContext) -> Path:
@@ -77,7 +102,11 @@ def _discover_oauth(ctx: DiscoverContext) -> Discovered | None:
     account = _pick(tokens, "account_id", "accountId") or claims.get("account_id")
     if account:
         values["account_id"] = Secret(account)
+    refresh = _pick(tokens, "refresh_token", "refreshToken")
+    if refresh:  # only ever redeemed into agentgauge's own store, never written back to auth.json
+        values["refresh_token"] = Secret(refresh)
     details = {k: v for k, v in claims.items() if k in ("email", "plan")}
+    details.update(_oauth.expiry_detail(token_expiry(token, _pick(root, "last_refresh", "lastRefresh"))))
     return Discovered(values, str(path), details)
 
 
@@ -102,20 +131,27 @@ class Codex(Provider):
         Setting("account_id", "ChatGPT-Account-Id: the workspace to report (tokens.account_id)."),
         Setting("session_token", "chatgpt.com __Secure-next-auth.session-token cookie value (or a Cookie header).",
                 secret=True),
+        Setting("refresh_token", "ChatGPT OAuth refresh token; used only to refresh into agentgauge's own secret "
+                "store when the access token has expired.", secret=True),
         Setting("url", "Base URL of chatgpt.com.", default="https://chatgpt.com"),
+        Setting("token_url", "Base URL of the OpenAI auth service (/oauth/token is appended).",
+                default="https://auth.openai.com"),
         Setting("codex_path", "Path of the codex CLI for the cli source; found on PATH when unset."),
         Setting("cli_timeout", "Seconds to wait for `codex app-server` to answer.", default="20"),
     )
     auth = (
         AuthSource(
             id="oauth", source="oauth", label="Codex CLI ChatGPT login", requires=("access_token",),
-            optional=("account_id",), hint="Run `codex login`, or set AGENTGAUGE_CODEX_ACCESS_TOKEN.",
+            optional=("account_id", "refresh_token"),
+            hint="Run `codex login`, or set AGENTGAUGE_CODEX_ACCESS_TOKEN.",
             discover=_discover_oauth, discovered_source="cli",
         ),
         AuthSource(
             id="web", source="cookie", label="chatgpt.com session cookie", requires=("session_token",),
             optional=("account_id",),
-            hint="Copy chatgpt.com's __Secure-next-auth.session-token cookie into AGENTGAUGE_CODEX_SESSION_TOKEN.",
+            hint="Log in to chatgpt.com in Firefox or Chrome (agentgauge reads its session cookie), or copy "
+                 "__Secure-next-auth.session-token into AGENTGAUGE_CODEX_SESSION_TOKEN.",
+            discover=browser_discover("codex"), discovered_source="browser",
         ),
         AuthSource(
             id="cli", source="cli", label="codex app-server (JSON-RPC)", requires=("codex_path",),
@@ -133,11 +169,12 @@ class Codex(Provider):
         WindowSpec("weekly_*", "Weekly · model-specific limit", 604800, None),
         WindowSpec("monthly_spend", "Monthly spend cap", None, "credits"),
     )
-    urls: ClassVar[Mapping[str, str]] = {"url": "https://chatgpt.com"}
+    urls: ClassVar[Mapping[str, str]] = {"url": "https://chatgpt.com", "token_url": "https://auth.openai.com"}
     min_interval = 60.0
     redact_keys = frozenset({"account_id", "session_token"})
     sim_credentials: ClassVar[Mapping[str, str]] = {
-        "access_token": "sim-codex-access-token", "account_id": "sim-account", "session_token": "sim-codex-session"}
+        "access_token": "sim-codex-access-token", "account_id": "sim-account", "session_token": "sim-codex-session",
+        "refresh_token": "sim-codex-refresh-token"}
 
     async def fetch(self, ctx: FetchContext) -> Raw:
         source = ctx.credentials.auth.id
@@ -145,12 +182,19 @@ class Codex(Provider):
             return await self._fetch_cli(ctx)
         if source == "web":
             token, account = await self._session(ctx)
-            hint = COOKIE_HINT
+            account = ctx.setting("account_id") or account
+            usage = await self._usage(ctx, token, account, COOKIE_HINT)
         else:
-            token, account = ctx.secret("access_token"), ctx.credentials.get("account_id")
-            hint = LOGIN_HINT
-        account = ctx.setting("account_id") or account
-        usage = await self._usage(ctx, token, account, hint)
+            account = ctx.setting("account_id") or ctx.credentials.get("account_id")
+            used: list[str] = []
+
+            async def call(candidate: str) -> Any:
+                used.append(candidate)  # the spend call below must use the token that worked
+                return await self._usage(ctx, candidate, account, LOGIN_HINT)
+
+            # An expired token (or a 401) is refreshed into agentgauge's own copy, then retried once.
+            usage = await _oauth.call_with_refresh(ctx, OAUTH, call)
+            token = used[-1]
         raw: Raw = {"usage": usage, "plan": ctx.credentials.details.get("plan")}
         if account and parsing.wants_spend_controls(usage):
             raw["spend"] = await self._spend(ctx, token, account)
@@ -278,7 +322,28 @@ class Codex(Provider):
                                  "expires": "2099-01-01T00:00:00.000Z", "accessToken": token,
                                  "account": {"id": expected_account, "planType": "pro"}})
 
-        return {"url": [Route(USAGE_PATH, usage), Route(SESSION_PATH, session),
+        async def token(request: Request) -> Response:
+            """The OAuth token endpoint: a JSON refresh_token grant, answered like auth.openai.com."""
+            try:
+                body = obj(await request.json())
+            except ValueError:
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+            if body.get("grant_type") != "refresh_token":
+                return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+            if body.get("client_id") != CLIENT_ID:
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            account = sim.account_of(self.id, "refresh_token", opt_str(body.get("refresh_token")))
+            if account is None:
+                return JSONResponse({"error": "invalid_grant",
+                                     "error_description": "Your refresh token has already been used"},
+                                    status_code=400)
+            suffix = "" if account == "default" else f"#{account}"
+            return JSONResponse({"access_token": self.sim_credentials["access_token"] + suffix,
+                                 "refresh_token": self.sim_credentials["refresh_token"] + suffix,
+                                 "id_token": "sim-id-token"})
+
+        return {"token_url": [Route(TOKEN_PATH, token, methods=["POST"])],
+                "url": [Route(USAGE_PATH, usage), Route(SESSION_PATH, session),
                         Route(SPEND_PATH.replace("{account}", "{account_id}"), spend)]}
 
 

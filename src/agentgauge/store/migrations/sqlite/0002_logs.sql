@@ -1,6 +1,8 @@
 -- Incremental index of agents' local JSONL logs (agentgauge cost).
 -- One row per log file: its identity, the size/mtime seen and how far it has been read, so a rerun
 -- reads only new bytes; state carries a reader's running context (Codex: previous cumulative total).
+-- session and project are per file (Claude: from the path; Codex: the first session_meta), so the
+-- entries need not repeat them.
 CREATE TABLE log_files (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     agent TEXT NOT NULL,
@@ -13,19 +15,20 @@ CREATE TABLE log_files (
     sig TEXT,
     state TEXT,
     malformed INTEGER NOT NULL DEFAULT 0,
+    session TEXT NOT NULL DEFAULT '',
+    project TEXT NOT NULL DEFAULT '',
     updated_at REAL NOT NULL
 );
 
 -- Deduplicated usage entries: one row per API call (Claude: message.id; Codex: the
--- thread's cumulative total). Token columns follow ccusage: input = non-cached input,
--- cache_write includes cache_write_1h, output includes reasoning.
+-- thread's cumulative total), kept to integers and short strings because a cold index writes
+-- one per call; the session and project are the file's (file_id). Token columns follow ccusage:
+-- input = non-cached input, cache_write includes cache_write_1h, output includes reasoning.
 CREATE TABLE log_entries (
     agent TEXT NOT NULL,
     key TEXT NOT NULL,
     ts BIGINT NOT NULL,
     model TEXT NOT NULL,
-    session TEXT NOT NULL,
-    project TEXT NOT NULL,
     input BIGINT NOT NULL,
     output BIGINT NOT NULL,
     cache_write BIGINT NOT NULL,
@@ -34,9 +37,11 @@ CREATE TABLE log_entries (
     reasoning BIGINT NOT NULL,
     sidechain SMALLINT NOT NULL,
     long_ctx SMALLINT NOT NULL,
-    file_id BIGINT NOT NULL,
-    PRIMARY KEY (agent, key)
-) WITHOUT ROWID;
+    file_id BIGINT NOT NULL
+);
+-- A unique index rather than a primary key: a first build of a large history drops it, appends
+-- the rows in arrival order and builds it once at the end (all in one transaction).
+CREATE UNIQUE INDEX log_entries_key ON log_entries (agent, key);
 
 -- Per-model token prices resolved from genai-prices (plus our own gap table), cached so a warm
 -- report never imports the price database. rates is JSON; NULL means the model is unknown.
@@ -50,7 +55,8 @@ CREATE TABLE log_prices (
 
 -- log_entries summed per agent, UTC quarter hour (every zone's offset is a multiple of 15 min, so
 -- any --timezone buckets exactly), model and long-context flag, kept in step by the indexer so
--- reports and the dashboard sum a few thousand rows instead of every entry.
+-- reports and the dashboard sum a few thousand rows instead of every entry (in SQLite the table is
+-- its primary key, so a report's range scan reads no other page).
 CREATE TABLE log_usage (
     agent TEXT NOT NULL,
     quarter BIGINT NOT NULL,
@@ -63,6 +69,5 @@ CREATE TABLE log_usage (
     cache_write_1h BIGINT NOT NULL,
     cache_read BIGINT NOT NULL,
     reasoning BIGINT NOT NULL,
-    last_ts BIGINT NOT NULL,
     PRIMARY KEY (agent, quarter, model, long_ctx)
-);
+) WITHOUT ROWID;
