@@ -61,12 +61,19 @@ def expected(gt: dict[str, Any], agent: str) -> dict[tuple[str, str], tuple[int,
     return out
 
 
-def test_generated_tree_matches_ground_truth_per_day_and_model(store: Store, tree: Path) -> None:
+def test_generated_tree_matches_ground_truth_per_day_and_model(store: Store, tree: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentgauge.logs import index
+
     gt = json.loads((tree / "ground-truth.json").read_text())
+    # As a large history would be read: a process pool, many batches, the bulk first build.
+    monkeypatch.setattr(index, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index, "BATCH_BYTES", 256 << 10)
     stats = refresh_index(store, env_for(tree), workers=2)
     assert stats.files == gt["claude"]["files"] + gt["codex"]["files"]
     for agent in ("claude", "codex"):
         assert by_day_model(store, agent) == expected(gt, agent), agent
+        assert usage_totals(store, agent) == totals(store, agent), agent
     again = refresh_index(store, env_for(tree))
     assert (again.files_read, again.bytes_read, again.entries) == (0, 0, 0)  # a rerun reads nothing
 

@@ -75,6 +75,29 @@ def test_daily_report_fields_costs_unknown_models_and_timezone(store: Store, tmp
     assert session_report(store, Filters(agents=("claude",), project="nope"))["sessions"] == []
 
 
+def test_daily_buckets_follow_dst_changes_and_odd_offsets(store: Store, tmp_path: Path) -> None:
+    """The database buckets quarter hours into local days with the zone's offset at each instant:
+    across New York's fall-back (2025-11-02 06:00 UTC) and in a +05:45 zone."""
+    stamps = ["2025-11-02T03:30:00.000Z", "2025-11-02T05:59:00.000Z", "2025-11-02T06:00:00.000Z",
+              "2025-11-03T04:30:00.000Z", "2025-11-03T05:00:00.000Z", "2025-11-02T18:14:00.000Z",
+              "2025-11-02T18:15:00.000Z", "2025-10-30T12:00:00.000Z"]
+    folder = claude_tree(tmp_path)
+    (folder / "s.jsonl").write_text("\n".join(claude_line(f"m{i}", f"r{i}", ts, inp=10 ** i, out=0)
+                                              for i, ts in enumerate(stamps)) + "\n")
+    refresh_index(store, env_for(tmp_path))
+    for zone in ("America/New_York", "Asia/Kathmandu", "UTC"):
+        tz = ZoneInfo(zone)
+        want: dict[str, int] = {}
+        for i, ts in enumerate(stamps):
+            day = datetime.fromisoformat(ts).astimezone(tz).date().isoformat()
+            want[day] = want.get(day, 0) + 10 ** i
+        got = period_report(store, Filters(agents=("claude",), tz=tz), "daily")["daily"]
+        assert {d["date"]: d["inputTokens"] for d in got} == want, zone
+        since = date.fromisoformat(sorted(want)[1])
+        cut = period_report(store, Filters(agents=("claude",), tz=tz, since=since, until=since), "daily")
+        assert [d["date"] for d in cut["daily"]] == [since.isoformat()], zone
+
+
 def test_blocks_gaps_burn_rate_and_projection(store: Store, tmp_path: Path) -> None:
     folder = claude_tree(tmp_path)
     (folder / "s.jsonl").write_text("\n".join([
