@@ -166,3 +166,19 @@ async def test_demo_config_reaches_every_provider(sim, tmp_path, clock):
     assert all(p.status == Status.OK and p.windows for p in snap.providers), [
         (p.provider, p.status, p.error) for p in snap.providers]
     store.close()
+
+
+def test_default_account_with_a_cli_login_stays_beside_named_accounts(tmp_path):
+    import json
+
+    from agentgauge.accounts import targets
+
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / ".credentials.json").write_text(json.dumps(
+        {"claudeAiOauth": {"accessToken": "tok", "refreshToken": "r", "expiresAt": 4102444800000}}))
+    accounts = (AccountConfig("claude", "default", True, {}, {}, False),
+                AccountConfig("claude", "work", True, {"oauth_token": "x"}, {}, True))
+    with_login = Config(path=None, accounts=accounts, env={}, home=tmp_path)
+    assert [t.account.account for t in targets(with_login, ["claude"])] == ["default", "work"]
+    without = Config(path=None, accounts=accounts, env={}, home=tmp_path / "empty")
+    assert [t.account.account for t in targets(without, ["claude"])] == ["work"]
