@@ -182,3 +182,15 @@ def test_default_account_with_a_cli_login_stays_beside_named_accounts(tmp_path):
     assert [t.account.account for t in targets(with_login, ["claude"])] == ["default", "work"]
     without = Config(path=None, accounts=accounts, env={}, home=tmp_path / "empty")
     assert [t.account.account for t in targets(without, ["claude"])] == ["work"]
+
+
+async def test_a_rejected_key_is_sent_once_even_if_two_sources_share_it(sim, store, clock):
+    from tests.harness import add_fault
+
+    config = config_for(sim.url, ("zai", "default", {}))
+    add_fault(sim, "/zai/", "status", status=401, body="{}")
+    async with Engine(config, store, clock=clock) as engine:
+        before = len(zai_requests(sim))
+        snap = (await engine.refresh()).providers[0]
+    assert snap.error.kind == ErrorKind.AUTH
+    assert len(zai_requests(sim)) == before + 1

@@ -45,9 +45,15 @@ def check_sources(provider: Provider, account: AccountConfig, config: Config) ->
         plain = _settings(account, config, provider)
     except ConfigError as exc:
         return [SourceCheck(a.id, a.label, False, None, a.requires, a.hint, exc.message) for a in provider.auth]
+    direct: list[tuple[str, ...]] = []
     for source in provider.auth:
         missing = tuple(name for name in source.requires if not account.settings.get(name))
         if not missing:
+            if source.requires in direct:  # the same setting as an earlier source: not a second way in
+                checks.append(SourceCheck(source.id, source.label, False, None, (), source.hint,
+                                          "uses the same setting as an earlier source"))
+                continue
+            direct.append(source.requires)
             origin = ", ".join(sorted({account.origins.get(n, "config") for n in source.requires}))
             checks.append(SourceCheck(source.id, source.label, True, origin, (), source.hint))
             continue
@@ -125,4 +131,18 @@ def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[
                         values[n] = _value(provider, account, config, n)
                 found.append(Credentials(source, values, discovered.origin, dict(discovered.details),
                                          source.discovered_source))
-    return found
+    return _distinct(found)
+
+
+def _distinct(found: list[Credentials]) -> list[Credentials]:
+    """Drop a later source whose credential values equal an earlier one's (two sources may read the
+    same setting): a rejected key must not be sent upstream a second time."""
+    seen: list[dict[str, str]] = []
+    out: list[Credentials] = []
+    for creds in found:
+        values = {k: v.reveal() for k, v in creds.values.items()}
+        if values in seen:
+            continue
+        seen.append(values)
+        out.append(creds)
+    return out

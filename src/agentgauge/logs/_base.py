@@ -9,6 +9,7 @@ stops at the last complete line, so a line still being written is left for the n
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -170,7 +171,6 @@ def scan_file(reader: Reader, path: str, root: str, file_id: int, start: int, st
 
 def _scan(reader: Reader, fd: int, start: int, ctx: dict[str, Any], result: FileScan) -> None:
     markers = reader.markers
-    rows = result.rows
     prefer = reader.prefer
     parse = reader.parse
     # Signature dedupe is inlined here rather than a reader hook: it runs for every candidate
@@ -178,6 +178,7 @@ def _scan(reader: Reader, fd: int, start: int, ctx: dict[str, Any], result: File
     field = reader.repeat_field if len(markers) == 1 else None
     skip = len(field) if field else 0
     seen: set[bytes] = set()
+    pattern = _pattern(markers) if len(markers) > 1 else None
     base = start  # file offset of buf[0]
     buf = b""
     while True:
@@ -190,8 +191,20 @@ def _scan(reader: Reader, fd: int, start: int, ctx: dict[str, Any], result: File
             continue  # one line longer than the chunk: keep reading until it ends
         # Hunt markers with bytes.find (C speed) and cut out only the lines that hold one;
         # splitting every line was 2x slower (an allocation per line).
-        nxt = [buf.find(m, 0, cut) for m in markers]
-        hit = min((i for i in nxt if i >= 0), default=-1)
+        if pattern is not None:
+            # Several markers: one regex pass over the chunk (their common prefix is searched
+            # like a literal; ~2x faster than one find pass per marker), a line handled at its first.
+            hits = [m.start() for m in pattern.finditer(buf, 0, cut)]
+            e = -1
+            for hit in hits:
+                if hit > e:
+                    e = buf.find(b"\n", hit, cut)
+                    s = buf.rfind(b"\n", 0, hit) + 1
+                    _take(parse, prefer, buf[s:e], base + s, ctx, result)
+            base += cut
+            buf = buf[cut:]
+            continue
+        hit = buf.find(markers[0], 0, cut)
         while hit >= 0:
             e = buf.find(b"\n", hit, cut)  # hit is the line's first marker: search resumes at line ends
             sig = None
@@ -199,22 +212,35 @@ def _scan(reader: Reader, fd: int, start: int, ctx: dict[str, Any], result: File
                 sig = buf[hit:q]
             if sig is None or sig not in seen:
                 s = buf.rfind(b"\n", 0, hit) + 1
-                try:
-                    row = parse(buf[s:e], base + s, ctx)
-                except Malformed:
-                    result.malformed += 1
-                    row = None
-                if row is not None:
-                    if sig is not None:
-                        seen.add(sig)  # only once a row came out: a torn copy must not hide the intact line
-                    old = rows.get(row[KEY])
-                    if old is None or prefer(row, old):
-                        rows[row[KEY]] = row
-            if len(nxt) == 1:
-                hit = buf.find(markers[0], e, cut)
-            else:
-                nxt = [i if i > e or i < 0 else buf.find(m, e, cut) for i, m in zip(nxt, markers, strict=True)]
-                hit = min((i for i in nxt if i >= 0), default=-1)
+                if _take(parse, prefer, buf[s:e], base + s, ctx, result) and sig is not None:
+                    seen.add(sig)  # only once a row came out: a torn copy must not hide the intact line
+            hit = buf.find(markers[0], e, cut)
         base += cut
         buf = buf[cut:]
     result.end = base
+
+
+def _take(parse: Any, prefer: Any, line: bytes, offset: int, ctx: dict[str, Any], result: FileScan) -> bool:
+    """Parse one candidate line into ``result``; True if it produced a row."""
+    try:
+        row = parse(line, offset, ctx)
+    except Malformed:
+        result.malformed += 1
+        return False
+    if row is None:
+        return False
+    old = result.rows.get(row[KEY])
+    if old is None or prefer(row, old):
+        result.rows[row[KEY]] = row
+    return True
+
+
+def _pattern(markers: Sequence[bytes]) -> re.Pattern[bytes]:
+    """One regex for several markers, their common prefix factored out so the engine can skip
+    ahead to it (re caches the compiled pattern)."""
+    n = 0
+    while all(len(m) > n and m[n] == markers[0][n] for m in markers):
+        n += 1
+    prefix = markers[0][:n]
+    rest = b"|".join(re.escape(m[len(prefix):]) for m in markers)
+    return re.compile(re.escape(prefix) + b"(?:" + rest + b")")

@@ -25,9 +25,13 @@ def _usage(value: Any) -> tuple[int, ...] | None:
     if type(value) is not dict:
         return None
     get = value.get
-    got = (get("input_tokens") or 0, get("cached_input_tokens") or 0, get("output_tokens") or 0,
-           get("reasoning_output_tokens") or 0, get("total_tokens") or 0)
-    return got if all(type(v) is int and v >= 0 for v in got) else None
+    a, b, c, d, e = (get("input_tokens") or 0, get("cached_input_tokens") or 0, get("output_tokens") or 0,
+                     get("reasoning_output_tokens") or 0, get("total_tokens") or 0)
+    # Spelled out rather than all(...) over a generator: this runs twice per token_count line.
+    if (type(a) is int and type(b) is int and type(c) is int and type(d) is int and type(e) is int
+            and a >= 0 and b >= 0 and c >= 0 and d >= 0 and e >= 0):
+        return a, b, c, d, e
+    return None
 
 
 def _total_bytes(line: bytes) -> bytes | None:
@@ -95,9 +99,12 @@ class CodexReader(Reader):
                 return None  # a re-emit or an exact duplicate line: the counter did not move
             ctx["prev"] = list(total)
             ctx["raw_total"] = raw_total
-            if prev is None or all(t >= p for t, p in zip(total, prev, strict=True)):
-                base = prev or (0, 0, 0, 0, 0)
-                delta = tuple(t - p for t, p in zip(total, base, strict=True))
+            if prev is None:
+                delta = total
+            elif (total[0] >= prev[0] and total[1] >= prev[1] and total[2] >= prev[2] and total[3] >= prev[3]
+                  and total[4] >= prev[4]):
+                delta = (total[0] - prev[0], total[1] - prev[1], total[2] - prev[2], total[3] - prev[3],
+                         total[4] - prev[4])
             else:
                 delta = last or total  # the counter went back (a new thread in this file): trust the row
             key = "t:" + ":".join(map(str, total))
