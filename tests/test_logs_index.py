@@ -100,6 +100,36 @@ def test_single_process_and_pool_agree(tree: Path, tmp_path: Path, monkeypatch: 
     assert results[0] == results[1]
 
 
+def test_failed_bulk_build_rolls_back_whole(store: Store, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first build that dies halfway (after dropping the key index and appending batches)
+    leaves the index as it was: no entries, the key index in place; the next run is exact."""
+    from agentgauge.logs import index
+
+    monkeypatch.setattr(index, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index, "BATCH_BYTES", 256 << 10)
+    calls = {"n": 0}
+    add = index._Writer.add
+
+    def failing_add(self: index._Writer, scans: list[Any]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        add(self, scans)
+
+    monkeypatch.setattr(index._Writer, "add", failing_add)
+    with pytest.raises(RuntimeError):
+        refresh_index(store, env_for(tree), agents=["claude"], workers=2)
+    assert totals(store) == (0, 0, 0, 0, 0) and usage_totals(store) == (0, 0, 0, 0, 0)
+    monkeypatch.setattr(index._Writer, "add", add)
+    refresh_index(store, env_for(tree), agents=["claude"], workers=2)
+    gt = json.loads((tree / "ground-truth.json").read_text())
+    assert by_day_model(store, "claude") == expected(gt, "claude")
+    with store._tx() as conn:  # the key index is back: ON CONFLICT needs it
+        conn.execute(store._sql("INSERT INTO log_entries SELECT * FROM log_entries WHERE agent = ? "
+                                "ON CONFLICT (agent, key) DO NOTHING"), ("claude",))
+    assert totals(store)[0] == gt["claude"]["totals"]["entries"]
+
+
 # -- hand-made edge cases ---------------------------------------------------------------------------
 
 def claude_line(mid: str, rid: str | None, ts: str, *, inp: int = 10, out: int = 20, cw: int = 0, cr: int = 0,

@@ -11,6 +11,7 @@ message.id and different requestIds, which the API does not produce, would count
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,19 @@ from typing import Any, ClassVar
 
 import orjson
 
-from ._base import CACHE_READ, CACHE_WRITE, INPUT, LONG_CONTEXT, OUTPUT, SIDECHAIN, Malformed, Reader, Row, parse_ts
+from ._base import (
+    CACHE_READ,
+    CACHE_WRITE,
+    INPUT,
+    LONG_CONTEXT,
+    OUTPUT,
+    SIDECHAIN,
+    Malformed,
+    Reader,
+    Row,
+    parse_ts,
+    relative_parts,
+)
 
 _REQUEST = b'"requestId":"'
 _fast_loads = orjson.loads
@@ -73,11 +86,11 @@ class ClaudeReader(Reader):
                 roots.append(option)
         return roots
 
-    def context(self, path: Path, root: Path) -> dict[str, Any]:
-        rel = path.relative_to(root).parts
+    def context(self, path: str, root: str) -> dict[str, Any]:
+        rel = relative_parts(path, root)
         project = rel[0] if len(rel) > 1 else ""
         # projects/<p>/<session>/subagents/agent-x.jsonl belongs to <session>.
-        session = path.parent.parent.name if path.parent.name == "subagents" and len(rel) > 3 else path.stem
+        session = rel[-3] if len(rel) > 3 and rel[-2] == "subagents" else os.path.splitext(rel[-1])[0]
         return {"project": project, "session": session}
 
     def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:

@@ -11,6 +11,7 @@ latest ``turn_context``; turns before any fall back to ``gpt-5`` like ccusage.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,10 @@ class CodexReader(Reader):
                     roots.append(folder)
         return roots
 
-    def context(self, path: Path, root: Path) -> dict[str, Any]:
+    def context(self, path: str, root: str) -> dict[str, Any]:
         # session and project come from the first session_meta; these are the fallbacks.
-        return {"session": path.stem, "project": "", "model": None, "prev": None, "metas": 0,
-                "persist": ("session", "project", "model", "prev", "metas")}
+        return {"session": os.path.splitext(os.path.basename(path))[0], "project": "", "model": None, "prev": None,
+                "metas": 0, "persist": ("session", "project", "model", "prev", "metas")}
 
     def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
         raw_total = _total_bytes(line)
