@@ -97,7 +97,25 @@ def _print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Command groups that live in their own modules are imported only when invoked, so a quick
+    command never pays for another's imports (the secret store's cryptography, for one)."""
+
+    lazy = {"auth": ("agentgauge.cli.auth", "auth"), "cost": ("agentgauge.cli.cost", "cost")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[cmd_name]
+            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar="AGENTGAUGE_CONFIG", help="Config file (default: the platform config dir).")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
@@ -295,9 +313,3 @@ def _guarded(entry: Callable[[], Any]) -> None:
 
 def main() -> None:
     _guarded(lambda: cli.main(standalone_mode=True))
-from .cost import cost as _cost  # noqa: E402
-
-cli.add_command(_cost)
-from .auth import auth as _auth  # noqa: E402
-
-cli.add_command(_auth)

@@ -12,15 +12,18 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..config import load
 from ..errors import ConfigError
-from ..providers import registry
-from ..providers._base import Provider
-from ..secretstore import Entry, SecretStore
+
+# Providers and the secret store (cryptography) load inside the commands: `agentgauge cost` and the
+# other quick commands must not pay for them at start-up.
+if TYPE_CHECKING:
+    from ..providers._base import Provider
+    from ..secretstore import Entry
 
 BROWSERS = ("firefox", "chrome", "chromium", "brave", "edge", "vivaldi", "arc")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -96,6 +99,9 @@ def auth() -> None:
               help="Which secret setting (default: the provider's main credential).")
 def set_secret(provider_id: str, account: str, setting_name: str | None) -> None:
     """Save a token, key or Cookie header, read from a hidden prompt or stdin (never argv)."""
+    from ..providers import registry
+    from ..secretstore import SecretStore
+
     provider = registry.get(provider_id)
     setting = setting_name or default_setting(provider)
     _check_setting(provider, setting)
@@ -115,6 +121,8 @@ def set_secret(provider_id: str, account: str, setting_name: str | None) -> None
 def import_browser(browser: str, profile: str | None, providers: tuple[str, ...], account: str) -> None:
     """Copy web logins from a browser into the secret store, so later runs need no browser."""
     from ..browser import SITES, BrowserError, find_credentials
+    from ..providers import registry
+    from ..secretstore import SecretStore
 
     wanted = [registry.get(p) for p in providers] or [p for p in registry.all_providers() if p.id in SITES]
     store = SecretStore()
@@ -148,6 +156,9 @@ def import_browser(browser: str, profile: str | None, providers: tuple[str, ...]
               help="Every account of PROVIDER; without PROVIDER, every entry in the store.")
 def forget(provider_id: str | None, account: str, every: bool) -> None:
     """Delete stored credentials (works without the key, so a broken keyring can be recovered from)."""
+    from ..providers import registry
+    from ..secretstore import SecretStore
+
     if provider_id is None and not every:
         raise click.UsageError("name a PROVIDER, or pass --all to empty the whole store")
     if provider_id is not None:
@@ -165,6 +176,7 @@ def status(state: Any, as_json: bool) -> None:
     """What credentials each provider account has and where they come from (never a value)."""
     from .. import auth as resolution
     from ..accounts import targets
+    from ..secretstore import SecretStore
     from . import _print_json
 
     store = SecretStore()
