@@ -194,3 +194,30 @@ async def test_a_rejected_key_is_sent_once_even_if_two_sources_share_it(sim, sto
         snap = (await engine.refresh()).providers[0]
     assert snap.error.kind == ErrorKind.AUTH
     assert len(zai_requests(sim)) == before + 1
+
+
+async def test_later_sources_are_not_discovered_when_the_first_works(sim, store, clock, monkeypatch):
+    """A working OAuth token means no browser profile is opened (and no keychain prompt shown)."""
+    from dataclasses import replace
+
+    provider = registry.get("claude")
+    calls: list[str] = []
+
+    def spy(ctx):  # type: ignore[no-untyped-def]
+        calls.append("browser")
+        return None
+
+    patched = tuple(replace(a, discover=spy) if a.id != "oauth" else a for a in provider.auth)
+    monkeypatch.setattr(type(provider), "auth", patched)
+    config = config_for(sim.url, ("claude", "default", {"session_key": ""}))
+    async with Engine(config, store, clock=clock) as engine:
+        ok = (await engine.refresh()).providers[0]
+    assert ok.status == Status.OK and calls == []
+    from tests.harness import add_fault
+
+    add_fault(sim, "/claude/api_url/", "status", status=401, body="{}")
+    clock.advance(3600)
+    async with Engine(config, store, clock=clock) as engine:
+        failed = (await engine.refresh()).providers[0]
+    assert calls, "after the token was rejected the fallback sources are looked for"
+    assert failed.status == Status.STALE and failed.error.kind == ErrorKind.AUTH

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .config import AccountConfig, Config, resolve_ref
@@ -96,14 +97,13 @@ def _fresher_first(provider: Provider, stored: Credentials, found: Credentials) 
     return [stored, found]
 
 
-def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[Credentials]:
+def iter_credentials(provider: Provider, account: AccountConfig, config: Config) -> Iterator[Credentials]:
     """Usable credentials for every auth source of the account, in fallback order.
 
     Raises ConfigError when a reference ($env/$file/$cmd) cannot be resolved or a
     discovered credential file is malformed, so the account shows a clear config error.
     """
     plain = _settings(account, config, provider)
-    found: list[Credentials] = []
     for source in provider.auth:
         if all(account.settings.get(name) for name in source.requires):
             names = source.requires + tuple(n for n in source.optional if account.settings.get(n))
@@ -119,9 +119,9 @@ def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[
                 if discovered is not None:
                     theirs = Credentials(source, dict(discovered.values), discovered.origin,
                                          dict(discovered.details), source.discovered_source)
-                    found += _fresher_first(provider, direct, theirs)
+                    yield from _fresher_first(provider, direct, theirs)
                     continue
-            found.append(direct)
+            yield direct
         elif source.discover is not None and account.account == "default":
             discovered = source.discover(DiscoverContext(env=config.env, home=config.home, settings=plain))
             if discovered is not None:
@@ -129,20 +129,28 @@ def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[
                 for n in source.optional:  # settings complement what a file does not hold
                     if n not in values and account.settings.get(n):
                         values[n] = _value(provider, account, config, n)
-                found.append(Credentials(source, values, discovered.origin, dict(discovered.details),
-                                         source.discovered_source))
-    return _distinct(found)
+                yield Credentials(source, values, discovered.origin, dict(discovered.details),
+                                  source.discovered_source)
 
 
-def _distinct(found: list[Credentials]) -> list[Credentials]:
+def resolve(provider: Provider, account: AccountConfig, config: Config) -> list[Credentials]:
+    """Every usable credential of the account, in fallback order (``doctor``, tests)."""
+    return list(credentials(provider, account, config))
+
+
+def credentials(provider: Provider, account: AccountConfig, config: Config) -> Iterator[Credentials]:
+    """Usable credentials in fallback order, each found only when the one before it was not
+    enough: a working OAuth token means no browser profile is ever opened (and no keychain
+    prompt shown). Identical values from two sources come once."""
+    yield from _distinct(iter_credentials(provider, account, config))
+
+
+def _distinct(found: Iterator[Credentials]) -> Iterator[Credentials]:
     """Drop a later source whose credential values equal an earlier one's (two sources may read the
     same setting): a rejected key must not be sent upstream a second time."""
     seen: list[dict[str, str]] = []
-    out: list[Credentials] = []
     for creds in found:
         values = {k: v.reveal() for k, v in creds.values.items()}
-        if values in seen:
-            continue
-        seen.append(values)
-        out.append(creds)
-    return out
+        if values not in seen:
+            seen.append(values)
+            yield creds

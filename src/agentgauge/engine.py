@@ -162,34 +162,45 @@ class Engine:
                                 status=Status.UNCONFIGURED)
         if not account.enabled:
             return await self._save(evolve(base, **{"status": Status.DISABLED}), state, 0, 0.0)
+        # Sources are found one at a time (discovery reads files, maybe a browser profile) and only
+        # while the previous one was not enough.
+        found = auth.credentials(provider, self._with_fresh(account), self.config)
+
+        async def next_credentials() -> Credentials | None:
+            return await asyncio.to_thread(next, found, None)
+
         try:
-            credentials = await asyncio.to_thread(auth.resolve, provider, self._with_fresh(account), self.config)
+            creds: Credentials | None = await next_credentials()
         except AgentGaugeError as exc:
             return await self._fail(target, previous, state, exc, None, now, gate=False)
-        if not credentials:
+        if creds is None:
             first = provider.auth[0] if provider.auth else None
             error = ErrorInfo(kind=ErrorKind.AUTH, message=f"{provider.name}: no credentials found",
                               hint=first.hint if first else "This provider needs no setup.")
             return await self._save(evolve(base, **{"error": error}), state, 0, 0.0)
 
         ts = now.timestamp()
-        hold = ts + provider.timeout * (len(credentials) + 1) + 5
+        hold = ts + provider.timeout * (len(provider.auth) + 1) + 5
         claimed = await asyncio.to_thread(self.store.claim, provider.id, account.account, ts, hold)
         if not claimed:
             # Inside the minimum interval, Retry-After or back-off, or another process is fetching.
             if previous is not None and previous.status not in (Status.UNCONFIGURED, Status.DISABLED):
                 return previous
-            return evolve(base, **{"status": Status.STALE, "source": credentials[0].source})
+            return evolve(base, **{"status": Status.STALE, "source": creds.source})
 
         errors: list[ProviderError] = []
-        for creds in credentials:
+        while creds is not None:
             raw: dict[str, Any] | None = None
             try:
                 raw = await self._fetch(target, creds)
                 usage = provider.parse(raw, self.clock())
             except (AuthError, ChallengeError) as exc:
                 errors.append(self._finish_error(exc, creds, provider.id, account.account))
-                continue  # the next auth source may still work
+                try:  # the next auth source may still work
+                    creds = await next_credentials()
+                except AgentGaugeError:
+                    creds = None  # a broken fallback must not hide the first source's error
+                continue
             except ProviderError as exc:
                 return await self._fail(target, previous, state, self._finish_error(exc, creds, provider.id),
                                         (raw, creds), now)
