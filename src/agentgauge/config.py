@@ -146,6 +146,9 @@ def _stored_secrets() -> dict[str, dict[str, dict[str, Any]]]:
     never ran ``agentgauge auth`` never see a keyring prompt.
     """
     from .providers import registry
+
+    if not (data_dir() / "secrets.json").exists():
+        return {}  # nothing stored: do not load the cryptography stack at all
     from .secretstore import SecretStore
 
     store = SecretStore()
@@ -165,6 +168,8 @@ def _stored_secrets() -> dict[str, dict[str, dict[str, Any]]]:
 def _merge_stored(settings: dict[str, str], origins: dict[str, str],
                   entries: Mapping[str, Any]) -> dict[str, datetime]:
     """Stored secrets fill the settings the config file and environment left unset (those win)."""
+    if not entries:
+        return {}
     from .secretstore import store_origin
 
     expiry: dict[str, datetime] = {}

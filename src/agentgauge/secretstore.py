@@ -27,9 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from .errors import ConfigError
 from .secret import Secret
 
@@ -154,6 +151,9 @@ class SecretStore:
         rows = data.get("entries", [])
         if not rows:
             return []
+        from cryptography.exceptions import InvalidTag  # the crypto stack loads only to en/decrypt
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         cipher = AESGCM(self._load_key(str(data.get("key") or "file"), create=False))
         out = []
         for row in rows:
@@ -187,6 +187,8 @@ class SecretStore:
                 log.warning("the OS keyring refused the secret store key; using a key file instead")
                 kind, data["key"] = "file", "file"
                 key = self._load_key("file", create=True)
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
             cipher = AESGCM(key)
             now = _iso(self._clock())
             rows = [r for r in data["entries"]

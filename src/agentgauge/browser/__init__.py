@@ -7,11 +7,28 @@ to a browser's files. ``sites`` says where each provider's login lives. See docs
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import BrowserError
-from .finder import BrowserCredentials, find_credentials
-from .profiles import BROWSER_NAMES, DEFAULT_ORDER, Profile, discover_profiles
 from .sites import SITES, CookieRule, Site, StorageRule
 from .sources import browser_discover
+
+if TYPE_CHECKING:
+    from .finder import BrowserCredentials, find_credentials
+    from .profiles import BROWSER_NAMES, DEFAULT_ORDER, Profile, discover_profiles
+
+# Providers import this package for ``browser_discover``; the readers (and their native
+# libraries) load only when a browser is actually read.
+_LAZY = {"BrowserCredentials": "finder", "find_credentials": "finder", "BROWSER_NAMES": "profiles",
+         "DEFAULT_ORDER": "profiles", "Profile": "profiles", "discover_profiles": "profiles"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "BROWSER_NAMES", "DEFAULT_ORDER", "SITES", "BrowserCredentials", "BrowserError", "CookieRule", "Profile",

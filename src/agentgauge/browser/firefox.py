@@ -13,8 +13,6 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-import cramjam
-
 from ._copy import Cookie, copy_database, corrupt, epoch, host_matches, open_copy
 from .errors import BrowserError
 from .profiles import Profile
@@ -67,6 +65,8 @@ def decode_value(value: bytes | str | None, compression_type: int | None, conver
         return value
     data = bytes(value)
     if compression_type == _SNAPPY:
+        import cramjam  # native; loaded only when a compressed value is met
+
         data = bytes(cramjam.snappy.decompress_raw(data))
     return data.decode("utf-8" if conversion_type == _UTF8 else "utf-16-le")
 
@@ -103,7 +103,7 @@ def read_local_storage(profile: Profile, origin: str, keys: tuple[str, ...]) -> 
                 continue
             try:
                 found[key] = decode_value(value, compression, conversion)
-            except (ValueError, UnicodeDecodeError, cramjam.DecompressionError) as exc:
+            except Exception as exc:  # malformed UTF-8/16 or snappy (cramjam's DecompressionError)
                 raise BrowserError(f"{profile.label}: the localStorage value '{key}' of {origin} cannot be "
                                    f"decoded ({type(exc).__name__})",
                                    hint="Log in to the site again in this browser, then refresh.") from exc
