@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out"
-GEN = Path("/work/shared/tools/gen-agent-logs")
+GEN = Path(__file__).resolve().parents[2] / "shared" / "tools" / "gen-agent-logs"  # shared/ sits beside the repo
 CCUSAGE_VERSION = "20.0.24"
 RUNS = 3
 AGENTGAUGE = [str(Path(sys.executable).parent / "agentgauge")]

@@ -15,7 +15,7 @@ import pytest
 from agentgauge.logs.index import malformed_lines, refresh_index
 from agentgauge.store import Store
 
-GEN = Path("/work/shared/tools/gen-agent-logs")
+GEN = Path(__file__).resolve().parents[2] / "shared" / "tools" / "gen-agent-logs"  # shared/ sits beside the repo
 TREES = [(1, 3), (7, 12)]  # (seed, size MB): small enough for the whole file to run in well under a minute
 
 
