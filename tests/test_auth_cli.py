@@ -41,7 +41,9 @@ class FileKeyring(KeyringBackend):
         self._path().write_text(json.dumps({**self._data(), f"{service}/{username}": password}))
 
     def delete_password(self, service: str, username: str) -> None:
-        raise NotImplementedError
+        import keyring.errors
+
+        raise keyring.errors.PasswordDeleteError("this test keyring never deletes")
 
 
 class LockedKeyring(KeyringBackend):

@@ -42,7 +42,6 @@ from agentgauge.sim.server import SimServer
 
 FIREFOX_BIN = shutil.which("firefox-esr") or shutil.which("firefox")
 CHROMIUM_BIN = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(not (FIREFOX_BIN and CHROMIUM_BIN), reason="needs firefox-esr and chromium")
 
 HOSTS = ("claude.ai", "chatgpt.com", "www.kimi.com", "ollama.com", "chat.z.ai")
 CLAUDE_KEY = get_provider("claude").sim_credentials["session_key"]

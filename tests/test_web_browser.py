@@ -35,7 +35,6 @@ RANGES = {"3h": 3 * 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 
 # (prefix every request must start with, requested URL) for every page of this module.
 REQUESTS: list[tuple[str, str]] = []
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt install chromium)")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,7 +152,7 @@ class FetchContext:
         return value
 
 
-class Provider:
+class Provider(ABC):
     """Base class for provider declarations. Subclasses set the class attributes and override
     ``fetch`` and ``parse``; ``sim_routes`` serves the same protocol for the simulator."""
 
@@ -168,11 +169,13 @@ class Provider:
     # Credentials the simulator accepts; ``--demo`` configures them.
     sim_credentials: ClassVar[Mapping[str, str]] = {}
 
+    @abstractmethod
     async def fetch(self, ctx: FetchContext) -> Raw:
-        raise NotImplementedError  # every registered provider overrides it (contract test)
+        """The upstream I/O: request(s) with ``ctx.http``, returning decoded payloads."""
 
+    @abstractmethod
     def parse(self, raw: Raw, now: datetime) -> Usage:
-        raise NotImplementedError  # every registered provider overrides it (contract test)
+        """Pure: the payloads from ``fetch`` as normalized windows and plan."""
 
     def sim_routes(self, sim: SimContext) -> Mapping[str, list[Any]]:
         """Starlette routes per URL setting name, mounted at ``/<provider>/<url-name>``."""
