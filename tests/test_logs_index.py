@@ -292,7 +292,7 @@ def test_codex_reemits_duplicates_and_fork_replays_count_once(store: Store, tmp_
     refresh_index(store, env_for(tmp_path))
     with store._tx() as conn:
         rows = conn.execute("SELECT model, input, cache_read, output, reasoning, ts FROM log_entries "
-                            "ORDER BY ts").fetchall()
+                            "ORDER BY ts, cache_read").fetchall()
     assert [tuple(r[:5]) for r in rows] == [("gpt-5-codex", 50, 50, 10, 4), ("gpt-5-codex", 50, 150, 20, 4),
                                             ("gpt-5", 0, 700, 10, 0)]
     assert usage_totals(store, "codex")[0] == 3

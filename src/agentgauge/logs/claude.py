@@ -29,6 +29,7 @@ from ._base import (
     Malformed,
     Reader,
     Row,
+    key_id,
     parse_ts,
     relative_parts,
 )
@@ -36,6 +37,7 @@ from ._base import (
 _REQUEST = b'"requestId":"'
 _fast_loads = orjson.loads
 _intern = sys.intern
+_key_id = key_id
 
 
 def _loads(line: bytes) -> Any:
@@ -134,7 +136,7 @@ class ClaudeReader(Reader):
         model = _intern(model)
         mid, rid = msg.get("id"), d.get("requestId")
         # Without both ids a line is not deduplicated: its key is unique to its position.
-        key = mid if type(mid) is str and mid and type(rid) is str and rid else f"@{ctx['file_id']}:{offset}"
+        key = _key_id(mid if type(mid) is str and mid and type(rid) is str and rid else f"@{ctx['file_id']}:{offset}")
         return (key, ts, model, inp, out, cw, cw1h, cr, 0, 1 if d.get("isSidechain") is True else 0,
                 1 if inp + cw + cr > LONG_CONTEXT else 0, ctx["file_id"])
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._base import LONG_CONTEXT, TS, Reader, Row, parse_ts
+from ._base import LONG_CONTEXT, TS, Reader, Row, key_id, parse_ts
 from .claude import _loads
 
 FALLBACK_MODEL = "gpt-5"
@@ -94,7 +94,7 @@ class CodexReader(Reader):
         if total is None:
             if last is None:
                 return None
-            delta, key = last, f"@{ctx['file_id']}:{offset}"
+            delta, key = last, key_id(f"@{ctx['file_id']}:{offset}")
         else:
             if total == prev:
                 return None  # a re-emit or an exact duplicate line: the counter did not move
@@ -108,7 +108,7 @@ class CodexReader(Reader):
                          total[4] - prev[4])
             else:
                 delta = last or total  # the counter went back (a new thread in this file): trust the row
-            key = "t:" + ":".join(map(str, total))
+            key = key_id("t:" + ":".join(map(str, total)))
         ts = parse_ts(d.get("timestamp"))
         if ts is None:
             return None

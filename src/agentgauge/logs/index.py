@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,12 +151,41 @@ def _assign_ids(store: Store, agent: str, fresh: list[str], tasks: list[_Task]) 
     return tasks
 
 
-def _scan_batch(agent: str, batch: list[_Task]) -> list[FileScan]:
+class _Batch:
+    """What a worker sends back for a batch of files: the scans (``rows`` emptied), the batch's
+    rows merged by key (``prefer``, in file order) and their quarter sums, so the parent does no
+    per-row Python work when no key crosses batches (the usual case)."""
+
+    __slots__ = ("rows", "scans", "usage")
+
+    def __init__(self, scans: list[FileScan], rows: dict[int, Row], usage: dict[tuple[Any, ...], list[int]]) -> None:
+        self.scans, self.rows, self.usage = scans, rows, usage
+
+
+def _scan_batch(agent: str, batch: list[_Task]) -> _Batch:
     reader = reader_for(agent)
-    return [scan_file(reader, t.path, t.root, t.file_id, t.start, t.state, t.sig) for t in batch]
+    rows: dict[int, Row] = {}
+    scans = [scan_file(reader, t.path, t.root, t.file_id, t.start, t.state, t.sig, rows) for t in batch]
+    for s in scans:
+        s.rows = {}
+    usage: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows.values():
+        # _tally(usage, row, 1), inlined: this runs once per entry of a cold build.
+        acc = usage.get(q := (row[1] // 900, row[2], row[10]))
+        if acc is None:
+            usage[q] = [1, row[3], row[4], row[5], row[6], row[7], row[8]]
+        else:
+            acc[0] += 1
+            acc[1] += row[3]
+            acc[2] += row[4]
+            acc[3] += row[5]
+            acc[4] += row[6]
+            acc[5] += row[7]
+            acc[6] += row[8]
+    return _Batch(scans, rows, usage)
 
 
-def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> Iterator[list[FileScan]]:
+def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> Iterator[_Batch]:
     """Scan the files, over a process pool when there is enough to read (a cold run), yielding
     batches as they complete so the caller writes while the workers still read."""
     todo = sum(t.stat[2] - t.start for t in tasks)
@@ -167,8 +196,6 @@ def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> Iterator[li
     # Imported here: a warm run never starts a pool, and these imports cost ~6 ms.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-
-    from . import pricing
 
     # Largest files first into batches of ~BATCH_BYTES, so the workers finish together and the
     # last results (the ones nothing overlaps) are small.
@@ -185,12 +212,7 @@ def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> Iterator[li
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     pool = ProcessPoolExecutor(max_workers=n, mp_context=context)
     try:
-        results = pool.map(_scan_batch, [reader.agent] * len(batches), batches)
-        # The workers exist now (all are started on the first submit), so a thread is safe to
-        # start: a report follows a cold build and needs the price data, which takes ~0.15 s
-        # to load; loading it while waiting on the workers keeps it off the critical path.
-        pricing.prefetch()
-        yield from results
+        yield from pool.map(_scan_batch, [reader.agent] * len(batches), batches)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -201,22 +223,51 @@ def _index(store: Store, reader: Reader, tasks: list[_Task], workers: int | None
     leaves the index as it was before the run or as it is after it. Batches are written as they
     arrive. Returns (entries written, scans)."""
     scans: list[FileScan] = []
+    big = sum(t.stat[2] - t.start for t in tasks) >= PARALLEL_MIN_BYTES
+    resolver = None
+    if big and hasattr(os, "fork"):
+        from . import pricing
+
+        resolver = pricing.Resolver(reader.provider)
+    try:
+        written, scans = _write(store, reader, tasks, workers, full=full, big=big, resolver=resolver)
+    except BaseException:
+        if resolver is not None:
+            resolver.collect(None)
+        raise
+    if resolver is not None:
+        resolver.collect(store)
+    return written, scans
+
+
+def _write(store: Store, reader: Reader, tasks: list[_Task], workers: int | None, *, full: bool, big: bool,
+           resolver: Any) -> tuple[int, list[FileScan]]:
+    scans: list[FileScan] = []
     with store._tx() as conn:
-        big = sum(t.stat[2] - t.start for t in tasks) >= PARALLEL_MIN_BYTES
-        writer = _Writer(conn, store, reader, full=full, big=big)
+        writer = _Writer(conn, store, reader, tasks, full=full, big=big)
         if full:
             writer.forget([t.file_id for t in tasks])
         batches = _run(reader, tasks, workers)
         try:
             for batch in batches:
-                if not full and any(s.reset for s in batch):
+                if not full and any(s.reset for s in batch.scans):
                     raise _Reset  # rolls the transaction back
                 writer.add(batch)
-                scans.extend(batch)
+                writer.files(batch.scans)
+                scans.extend(batch.scans)
         finally:
             batches.close()  # on an error, stop the pool now rather than when the traceback dies
-        writer.finish(tasks, scans)
-    return len(writer.touched), scans
+        if resolver is not None and writer.bulk:
+            from . import pricing
+
+            resolver.send({q[1] for q in writer.usage} - pricing.cached_models(conn, store, reader.provider))
+        writer.finish()
+    if writer.cache_size is not None:
+        # Restored after the commit: shrinking the cache inside the transaction would first
+        # spill the dirty pages of the build to the WAL (then rewrite them at commit).
+        with store._tx() as conn:
+            conn.execute(f"PRAGMA cache_size = {int(writer.cache_size)}")
+    return writer.written(), scans
 
 
 _SELECT_OLD = f"SELECT {_COLUMNS} FROM log_entries WHERE agent = ? AND key IN ({{}})"
@@ -240,8 +291,10 @@ class _Writer:
     this run's rows and the stored ones, entry upserts, and the quarter sums (kept in Python
     and added at the end, or recounted in SQL after a reset)."""
 
-    def __init__(self, conn: Any, store: Store, reader: Reader, *, full: bool, big: bool) -> None:
+    def __init__(self, conn: Any, store: Store, reader: Reader, tasks: list[_Task], *, full: bool,
+                 big: bool) -> None:
         self.conn, self.store, self.reader, self.full = conn, store, reader, full
+        self.stat = {t.file_id: t.stat for t in tasks}
         self.agent = agent = reader.agent
         if not agent.isidentifier():
             raise ValueError(f"agent name {agent!r} is not an identifier")
@@ -254,17 +307,17 @@ class _Writer:
             # the DROP INDEX below would commit on its own. IMMEDIATE also takes the write lock
             # now, so the "nothing stored yet" check below cannot go stale.
             conn.execute("BEGIN IMMEDIATE")
-        self.merged: dict[str, Row] = {}  # the winning row of every key met in this run
+        self.merged: dict[int, Row] = {}  # the winning row of every key met in this run
         # On a first build there is nothing stored to compare with: no lookups at all.
         self.lookup = full or conn.execute(store._sql("SELECT 1 FROM log_entries WHERE agent = ? LIMIT 1"),
                                            (agent,)).fetchone() is not None
         self.usage: dict[tuple[Any, ...], list[int]] = {}
-        self.touched: set[str] = set()  # keys written (inserted or replaced) in this run
+        self.touched: set[int] = set()  # keys written (inserted or replaced) in this run, when lookup
         # A first build of a large history: without the key index, rows are appended as they
         # arrive (random key order into a B-tree cost ~3x more), the index is built once at the
         # end, and the few rows a later batch displaces are upserted after that.
         self.bulk = big and not self.lookup
-        self.displaced: dict[str, Row] = {}
+        self.displaced: dict[int, Row] = {}
         self.append = store._sql(f"INSERT INTO log_entries (agent, {_COLUMNS}) VALUES ('{agent}', "
                                  f"{', '.join('?' * 12)})")
         self.cache_size: int | None = None
@@ -274,7 +327,7 @@ class _Writer:
                 # Room for the whole build in SQLite's page cache (default 2 MiB): otherwise dirty
                 # pages spill to the WAL mid-transaction and the index build sorts through
                 # temporary files (measured: ~15% more writes, twice the system time). Restored
-                # in finish().
+                # after the commit.
                 self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
                 conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
 
@@ -288,76 +341,59 @@ class _Writer:
                      (agent,))
         conn.execute(store._sql("UPDATE log_files SET malformed = 0 WHERE agent = ?"), (agent,))
 
-    def add(self, scans: list[FileScan]) -> None:
-        merged, prefer, usage = self.merged, self.reader.prefer, self.usage
-        bulk, displaced = self.bulk, self.displaced
-        stored: dict[str, Row] = {}
-        if self.lookup:
-            keys = list({k for s in scans for k in s.rows if k not in merged})
-            stored = _old_rows(self.conn, self.store, self.agent, keys)
-        won: dict[str, Row] = {}
-        for scan in scans:
-            rows = scan.rows
-            fresh: Iterable[Row]
-            if not stored and merged.keys().isdisjoint(rows):
-                # The usual case: no key met before, so whole dicts are merged in C and only
-                # the quarter sums are kept per row.
-                merged.update(rows)
-                won.update(rows)
-                fresh = rows.values()
+    def add(self, batch: _Batch) -> None:
+        merged, usage, rows = self.merged, self.usage, batch.rows
+        for q, v in batch.usage.items():  # the batch's rows, all counted; corrected below on a conflict
+            acc = usage.get(q)
+            if acc is None:
+                usage[q] = v
             else:
-                kept: list[Row] = []
-                fresh = kept
-                for key, row in rows.items():
-                    old = merged.get(key) or stored.get(key)
-                    if old is not None:
-                        if not prefer(row, old):
-                            merged[key] = old
-                            continue
-                        _tally(usage, old, -1)
+                for i in range(7):
+                    acc[i] += v[i]
+        stored: dict[int, Row] = {}
+        if self.lookup:
+            stored = _old_rows(self.conn, self.store, self.agent, [k for k in rows if k not in merged])
+        # Keys met before (an earlier batch: resumed sessions copy their parent's lines) or stored:
+        # found with C set operations, so only they take the per-row path below. ``rows`` is this
+        # run's own object: it is trimmed to the rows to write.
+        common = merged.keys() & rows.keys()
+        if stored:
+            common |= stored.keys()
+        if common:
+            prefer, bulk, displaced = self.reader.prefer, self.bulk, self.displaced
+            for key in common:
+                row = rows[key]
+                old = merged.get(key) or stored[key]
+                if not prefer(row, old):
+                    _tally(usage, row, -1)
+                    merged[key] = old
+                    del rows[key]
+                    continue
+                _tally(usage, old, -1)
+                if bulk and key in merged:
+                    displaced[key] = row  # appended by an earlier batch: upserted once the index exists
                     merged[key] = row
-                    if old is None or key in won or not bulk:
-                        won[key] = row
-                    else:
-                        displaced[key] = row  # appended by an earlier batch: upserted once the index exists
-                    kept.append(row)
-            for row in fresh:
-                # _tally(usage, row, 1), inlined: this runs once per entry of a cold build.
-                acc = usage.get(q := (row[1] // 900, row[2], row[10]))
-                if acc is None:
-                    usage[q] = [1, row[3], row[4], row[5], row[6], row[7], row[8]]
-                else:
-                    acc[0] += 1
-                    acc[1] += row[3]
-                    acc[2] += row[4]
-                    acc[3] += row[5]
-                    acc[4] += row[6]
-                    acc[5] += row[7]
-                    acc[6] += row[8]
+                    del rows[key]
+        merged.update(rows)
+        won = rows
         if not won:
             return
-        self.touched.update(won)
-        if bulk:
+        if self.lookup:
+            self.touched.update(won)
+        if self.bulk:
             executemany(self.conn, self.append, won.values())
             return
         # In key order: B-tree inserts in key order touch each page once.
         executemany(self.conn, self.upsert, [won[k] for k in sorted(won)])
 
-    def finish(self, tasks: list[_Task], scans: list[FileScan]) -> None:
-        conn, store, agent = self.conn, self.store, self.agent
-        if self.bulk:
-            conn.execute("CREATE UNIQUE INDEX log_entries_key ON log_entries (agent, key)")
-            executemany(conn, self.upsert, [self.displaced[k] for k in sorted(self.displaced)])
-            if self.cache_size is not None:
-                conn.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
-        if self.full:
-            conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))
-            conn.execute(store._sql(_USAGE_REBUILD), (agent,))
-        elif self.usage:
-            # A quarter whose entry was displaced by one elsewhere nets to zero: nothing to add.
-            executemany(conn, store._sql(_USAGE_ADD), [(agent, *k, *v) for k, v in self.usage.items() if any(v)])
-        stat = {t.file_id: t.stat for t in tasks}
-        now = time.time()
+    def written(self) -> int:
+        """Entries inserted or replaced. Without stored rows every key met was written once."""
+        return len(self.touched) if self.lookup else len(self.merged)
+
+    def files(self, scans: list[FileScan]) -> None:
+        """Record how far each file was read (per batch, while the workers still read: the end of
+        the build is serial, one core idle)."""
+        stat, now = self.stat, time.time()
         file_rows = []
         for s in scans:
             dev, ino, size, mtime = stat[s.file_id]
@@ -366,9 +402,21 @@ class _Writer:
             file_rows.append((dev, ino, size, mtime, s.end, s.sig,
                               orjson.dumps(s.state).decode() if s.state else None, s.malformed, s.session, s.project,
                               now, s.file_id))
-        executemany(conn, store._sql(
+        executemany(self.conn, self.store._sql(
             "UPDATE log_files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, read_offset = ?, sig = ?, state = ?, "
             "malformed = malformed + ?, session = ?, project = ?, updated_at = ? WHERE id = ?"), file_rows)
+
+    def finish(self) -> None:
+        conn, store, agent = self.conn, self.store, self.agent
+        if self.bulk:
+            conn.execute("CREATE UNIQUE INDEX log_entries_key ON log_entries (agent, key)")
+            executemany(conn, self.upsert, [self.displaced[k] for k in sorted(self.displaced)])
+        if self.full:
+            conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))
+            conn.execute(store._sql(_USAGE_REBUILD), (agent,))
+        elif self.usage:
+            # A quarter whose entry was displaced by one elsewhere nets to zero: nothing to add.
+            executemany(conn, store._sql(_USAGE_ADD), [(agent, *k, *v) for k, v in self.usage.items() if any(v)])
 
 
 def _tally(usage: dict[tuple[Any, ...], list[int]], row: Row, sign: int) -> None:
@@ -379,8 +427,8 @@ def _tally(usage: dict[tuple[Any, ...], list[int]], row: Row, sign: int) -> None
         acc[i] += sign * row[col]
 
 
-def _old_rows(conn: Any, store: Store, agent: str, keys: list[str]) -> dict[str, Row]:
-    old: dict[str, Row] = {}
+def _old_rows(conn: Any, store: Store, agent: str, keys: list[int]) -> dict[int, Row]:
+    old: dict[int, Row] = {}
     for i in range(0, len(keys), 500):
         part = keys[i:i + 500]
         sql = store._sql(_SELECT_OLD.format(", ".join("?" * len(part))))

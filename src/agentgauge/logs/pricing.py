@@ -16,6 +16,7 @@ Gaps filled here, as data:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,16 +45,71 @@ def _split(value: Any) -> tuple[float | None, float | None]:
     return float(base), float(tier if tier is not None else base)
 
 
-def prefetch() -> None:
-    """Start loading genai-prices in a daemon thread (a cold index build calls this while its
-    workers read, since the report after it resolves the new models). A later import of the
-    package waits for this one instead of starting over."""
-    import threading
+class Resolver:
+    """A forked process that resolves models' rates once told which (a cold index build: loading
+    genai-prices costs ~0.15 s of CPU, which then runs on a core the index workers left idle
+    while the parent builds the key index and commits; the report finds every rate cached). It
+    is forked before the build grows the parent's memory, so the parent's writes copy few pages."""
 
-    def load() -> None:
-        import genai_prices  # noqa: F401
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        to_child, self._send = os.pipe()
+        self._recv, from_child = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                os.close(self._send)
+                os.close(self._recv)
+                with open(to_child, "rb") as f:
+                    wanted = orjson.loads(f.read() or b"[]")
+                data = orjson.dumps([resolve(m, provider) for m in wanted]) if wanted else b""
+                with open(from_child, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(to_child)
+        os.close(from_child)
+        self.wanted: list[str] = []
+        self._sent = False
 
-    threading.Thread(target=load, name="agentgauge-prices", daemon=True).start()
+    def send(self, models: Iterable[str]) -> None:
+        """Start resolving ``models`` (call once; an empty set ends the child)."""
+        self.wanted = sorted(models)
+        self._sent = True
+        with open(self._send, "wb") as f:
+            f.write(orjson.dumps(self.wanted))
+
+    def collect(self, store: Store | None) -> None:
+        """Save the rates found (``store`` None: just end the child); on any failure save nothing
+        (the report then resolves the models itself)."""
+        if self.pid <= 0:
+            return
+        if not self._sent:
+            os.close(self._send)  # the child reads an empty list and ends
+            self._sent = True
+        with open(self._recv, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if store is None or status != 0 or not data or not self.wanted:
+            return
+        found = orjson.loads(data)
+        _save(store, [(self.provider, m, tuple(v) if v else None) for m, v in zip(self.wanted, found, strict=True)])
+
+
+def _save(store: Store, new: list[tuple[str, str, Rates | None]]) -> None:
+    with store._tx() as conn:
+        executemany(conn, store._sql("INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
+                                    "ON CONFLICT (provider, model) DO NOTHING"),
+                    [(p, m, SOURCE, orjson.dumps(r).decode() if r else None) for p, m, r in new])
+
+
+def cached_models(conn: Any, store: Store, provider: str) -> set[str]:
+    """Models with a cached rate (``conn``: inside the caller's transaction)."""
+    return {m for (m,) in conn.execute(store._sql("SELECT model FROM log_prices WHERE provider = ?"),
+                                       (provider,)).fetchall()}
 
 
 def resolve(model: str, provider: str) -> Rates | None:
@@ -101,10 +157,7 @@ def rates(store: Store, pairs: Iterable[tuple[str, str]], *,
             missing.append(key)
     if missing:
         new = [(p, m, resolve(m, p)) for p, m in missing]
-        with store._tx() as conn:
-            executemany(conn, store._sql("INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
-                                        "ON CONFLICT (provider, model) DO NOTHING"),
-                             [(p, m, SOURCE, orjson.dumps(r).decode() if r else None) for p, m, r in new])
+        _save(store, new)
         found.update({(p, m): r for p, m, r in new})
     return {(agent, model): found[(PROVIDER.get(agent, agent), model)] for agent, model in pairs}
 

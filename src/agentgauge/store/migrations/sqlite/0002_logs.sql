@@ -26,7 +26,7 @@ CREATE TABLE log_files (
 -- input = non-cached input, cache_write includes cache_write_1h, output includes reasoning.
 CREATE TABLE log_entries (
     agent TEXT NOT NULL,
-    key TEXT NOT NULL,
+    key BIGINT NOT NULL,
     ts BIGINT NOT NULL,
     model TEXT NOT NULL,
     input BIGINT NOT NULL,
