@@ -308,8 +308,10 @@ class _Writer:
             # now, so the "nothing stored yet" check below cannot go stale.
             conn.execute("BEGIN IMMEDIATE")
         self.merged: dict[int, Row] = {}  # the winning row of every key met in this run
-        # On a first build there is nothing stored to compare with: no lookups at all.
-        self.lookup = full or conn.execute(store._sql("SELECT 1 FROM log_entries WHERE agent = ? LIMIT 1"),
+        # On a first build there is nothing stored to compare with: no lookups at all. Asked of
+        # log_usage (every stored entry is counted there; its key starts with the agent), since
+        # the entries' key index starts with the key and cannot seek to an agent.
+        self.lookup = full or conn.execute(store._sql("SELECT 1 FROM log_usage WHERE agent = ? LIMIT 1"),
                                            (agent,)).fetchone() is not None
         self.usage: dict[tuple[Any, ...], list[int]] = {}
         self.touched: set[int] = set()  # keys written (inserted or replaced) in this run, when lookup
@@ -409,7 +411,7 @@ class _Writer:
     def finish(self) -> None:
         conn, store, agent = self.conn, self.store, self.agent
         if self.bulk:
-            conn.execute("CREATE UNIQUE INDEX log_entries_key ON log_entries (agent, key)")
+            conn.execute("CREATE UNIQUE INDEX log_entries_key ON log_entries (key, agent)")
             executemany(conn, self.upsert, [self.displaced[k] for k in sorted(self.displaced)])
         if self.full:
             conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))

@@ -41,7 +41,9 @@ CREATE TABLE log_entries (
 );
 -- A unique index rather than a primary key: a first build of a large history drops it, appends
 -- the rows in arrival order and builds it once at the end (all in one transaction).
-CREATE UNIQUE INDEX log_entries_key ON log_entries (agent, key);
+-- Key first: its values are nearly all distinct, so index comparisons are settled on one integer
+-- (SQLite builds it about twice as fast as with the agent first).
+CREATE UNIQUE INDEX log_entries_key ON log_entries (key, agent);
 
 -- Per-model token prices resolved from genai-prices (plus our own gap table), cached so a warm
 -- report never imports the price database. rates is JSON; NULL means the model is unknown.
