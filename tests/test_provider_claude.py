@@ -571,3 +571,17 @@ def test_declarations() -> None:
     assert names["api_url"].default == "https://api.anthropic.com"
     assert names["web_url"].default == "https://claude.ai"
     assert PROVIDER.window_spec("weekly_fable") is not None
+
+
+def test_scoped_limits_are_keyed_by_model_family() -> None:
+    """History stays on one key across model versions, and a keyed window is not repeated."""
+    now = datetime(2026, 7, 1, tzinfo=UTC)
+    scoped = {"kind": "weekly_scoped", "percent": 5, "resets_at": None,
+              "scope": {"model": {"display_name": "Opus 4.5"}}}
+    usage = PROVIDER.parse({"usage": {"limits": [scoped]}, "plan": None}, now)
+    assert [(w.id, w.label) for w in usage.windows] == [("weekly_opus", "Weekly · Opus 4.5")]
+    both = {"seven_day_opus": {"utilization": 12, "resets_at": None}, "limits": [scoped]}
+    assert [w.id for w in PROVIDER.parse({"usage": both, "plan": None}, now).windows] == ["weekly_opus"]
+    other = {**scoped, "scope": {"model": {"display_name": "Fable"}}}
+    assert [w.id for w in PROVIDER.parse({"usage": {"limits": [other]}, "plan": None}, now).windows] == [
+        "weekly_fable"]

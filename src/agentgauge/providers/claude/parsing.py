@@ -104,6 +104,17 @@ def _name_of(value: Any) -> str | None:
     return opt_str(node.get("display_name")) or opt_str(node.get("name")) or opt_str(node.get("id"))
 
 
+# Claude model families: a scoped limit's id names the family, not the version, so the history of
+# ``weekly_opus`` survives "Opus 4.5" becoming "Opus 5" (and matches the keyed seven_day_opus).
+FAMILIES = ("opus", "sonnet", "haiku")
+
+
+def scoped_id(name: str) -> str:
+    words = slug(name).split("_")
+    family = next((f for f in FAMILIES if f in words), None)
+    return f"weekly_{family or slug(name)}"
+
+
 def _limits(value: Any, taken: set[str]) -> list[Window]:
     """Entries of the newer ``limits[]`` list that the keyed fields did not already give.
 
@@ -123,7 +134,7 @@ def _limits(value: Any, taken: set[str]) -> list[Window]:
             name = _name_of(scope.get("model")) or _name_of(scope.get("surface"))
             if not name:
                 continue
-            wid, label, seconds = f"weekly_{slug(name)}", f"Weekly · {name}", WEEK_SECONDS
+            wid, label, seconds = scoped_id(name), f"Weekly · {name}", WEEK_SECONDS
         else:
             continue  # an unknown kind has no agreed id; leave it out rather than guess
         if wid in taken:
