@@ -54,8 +54,9 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 def wrk(url: str) -> tuple[float, float, float]:
-    out = subprocess.run(["wrk", "-t1", "-c50", f"-d{DURATION}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", "-c50", f"-d{DURATION}s", "--latency", url], capture_output=True, text=True, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def pct(label: str) -> float:
@@ -88,8 +89,9 @@ http {{
   }}
 }}
 """)
-    proc = subprocess.Popen(["nginx", "-p", str(root), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(root), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}/api/usage"
     wait_http(url)
     return proc, url
@@ -110,9 +112,17 @@ def page_metrics(url: str) -> tuple[int, float, list[str]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page()
         sizes: dict[str, int] = {}
         foreign: list[str] = []
@@ -168,8 +178,9 @@ def history_year(tmp: Path) -> tuple[float, float, float, int]:
             if ts >= raw_from:
                 raw.append((ts, value))
         for resolution, table in (("hourly", hourly), ("daily", daily)):
-            store.load_rollups(provider, "default", window, resolution,
-                               [(b, m, last, t) for b, (m, last, t) in table.items()])
+            store.load_rollups(
+                provider, "default", window, resolution, [(b, m, last, t) for b, (m, last, t) in table.items()]
+            )
         store.bulk_load(provider, "default", window, raw)
     until = datetime.fromtimestamp(end, UTC)
     timings = {}
@@ -193,10 +204,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         port = free_port()
-        env = {**os.environ, "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "data"),
-               "XDG_CONFIG_HOME": str(tmp / "config")}
-        server = subprocess.Popen([sys.executable, "-m", "agentgauge", "serve", "--demo", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "HOME": str(tmp),
+            "XDG_DATA_HOME": str(tmp / "data"),
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "agentgauge", "serve", "--demo", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/api/ping", timeout=120)
@@ -221,18 +240,30 @@ def main() -> int:
 
     cpu_pct = (cpu1 - cpu0) / IDLE_SECONDS * 100
     rows = [
-        ("GET /api/usage req/s (50 conns)", f"{ours[0]:,.0f}", f"nginx {ref[0]:,.0f}",
-         f"{ours[0] / ref[0]:.2f} x nginx (goal >= 0.15)"),
-        ("GET /api/usage p50 / p99", f"{ours[1]:.2f} / {ours[2]:.2f} ms", f"nginx {ref[1]:.2f} / {ref[2]:.2f} ms",
-         "goal p99 < 10 ms"),
+        (
+            "GET /api/usage req/s (50 conns)",
+            f"{ours[0]:,.0f}",
+            f"nginx {ref[0]:,.0f}",
+            f"{ours[0] / ref[0]:.2f} x nginx (goal >= 0.15)",
+        ),
+        (
+            "GET /api/usage p50 / p99",
+            f"{ours[1]:.2f} / {ours[2]:.2f} ms",
+            f"nginx {ref[1]:.2f} / {ref[2]:.2f} ms",
+            "goal p99 < 10 ms",
+        ),
         ("response size", f"{len(body):,} B", "", ""),
         ("page weight (all requests)", f"{weight / 1024:.1f} KB", "", "goal < 250 KB"),
         ("requests outside the origin", str(len(foreign)), "", "goal 0"),
         ("first contentful paint (median of 3)", f"{fcp:.0f} ms", "", "goal < 300 ms"),
         ("history 3h / 7d / 30d at 500 points", f"{h3:.1f} / {h7:.1f} / {h30:.1f} ms", "", "goal 7d < 50 ms"),
         ("database size, 1 year x 30 windows", f"{size / 1e6:.1f} MB", "", "goal < 200 MB"),
-        (f"idle RSS / CPU over {IDLE_SECONDS} s", f"{rss1 / 2**20:.1f} MiB / {cpu_pct:.3f} %", "",
-         "goal < 64 MB, < 0.2 %"),
+        (
+            f"idle RSS / CPU over {IDLE_SECONDS} s",
+            f"{rss1 / 2**20:.1f} MiB / {cpu_pct:.3f} %",
+            "",
+            "goal < 64 MB, < 0.2 %",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'agentgauge':>24}  {'reference':>26}  note")

@@ -1,18 +1,29 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from agentgauge.providers import registry
 from agentgauge.sim.server import SimServer
 
-# Variables from the developer's machine that would change what providers discover.
+# A shell runs a background job (`scripts/test &`, a CI runner's) with SIGINT ignored, and children
+# inherit an ignored signal: the tests that stop a command with Ctrl-C would then wait for nothing.
+# A Python handler here is reset to the default in every child it starts.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Variables from the developer's machine that would change what providers discover: every variable
+# a registered provider declares, plus the platform's own dirs.
 _FOREIGN_ENV = (
-    "CLAUDE_CONFIG_DIR", "CODEX_HOME", "KIMI_CODE_HOME", "KIMI_CODE_API_KEY", "KIMI_AUTH_TOKEN", "Z_AI_API_KEY",
-    "BIGMODEL_API_KEY", "ZHIPU_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OLLAMA_API_KEY",
-    "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+    *(name for provider in registry.all_providers() for name in provider.environment()),
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
 )
 
 
@@ -33,20 +44,22 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="session")
-def sim_server() -> Iterator[SimServer]:
+def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
     with SimServer() as server:
+        server.workdir = str(tmp_path_factory.mktemp("sim-local"))  # where local sources (fake CLIs) go
         yield server
 
 
 @pytest.fixture
 def sim(sim_server: SimServer) -> Iterator[SimServer]:
-    """The simulator with no faults and no latency at the start of each test."""
+    """The simulator with no faults, no latency and an empty request log at the start of each test (the
+    log keeps the last 1000 requests: a count over it would stop growing once earlier tests filled it)."""
     httpx.delete(f"{sim_server.url}/__sim/faults")
     httpx.post(f"{sim_server.url}/__sim/latency", json={"seconds": 0})
+    sim_server.state.requests.clear()
     yield sim_server
     httpx.delete(f"{sim_server.url}/__sim/faults")
     httpx.post(f"{sim_server.url}/__sim/latency", json={"seconds": 0})
-
 
 
 PG_URL = os.environ.get("AGENTGAUGE_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")

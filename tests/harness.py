@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from agentgauge import auth
 from agentgauge.config import AccountConfig, Config
+from agentgauge.credentials import resolve as auth
 from agentgauge.models import Usage
 from agentgauge.providers import registry
 from agentgauge.providers._base import FetchContext
@@ -36,14 +36,35 @@ def sim_settings(provider_id: str, sim_url: str, **overrides: str) -> dict[str, 
     return settings
 
 
-def account_config(provider_id: str, settings: dict[str, str], *, env: dict[str, str] | None = None,
-                   home: Path | None = None, account: str = "default") -> Config:
-    acct = AccountConfig(provider_id, account, True, settings, {k: "test" for k in settings}, explicit=True)
+def account_config(
+    provider_id: str,
+    settings: dict[str, str],
+    *,
+    env: dict[str, str] | None = None,
+    home: Path | None = None,
+    account: str = "default",
+) -> Config:
+    """One account, as config.load would build it: ``settings`` set directly, and for the default
+    account the ecosystem's own variables (``Setting.env``) from ``env`` for what is left unset."""
+    settings, origins = dict(settings), {k: "test" for k in settings}
+    if account == "default":
+        for spec in registry.get(provider_id).settings:
+            alias = next((n for n in spec.env if (env or {}).get(n)), None)
+            if alias and not settings.get(spec.name):
+                settings[spec.name], origins[spec.name] = (env or {})[alias], f"environment variable {alias}"
+    acct = AccountConfig(provider_id, account, True, settings, origins, explicit=True)
     return Config(path=None, accounts=(acct,), env=env or {}, home=home or Path("/nonexistent-home"))
 
 
-async def fetch_usage(provider_id: str, settings: dict[str, str], *, env: dict[str, str] | None = None,
-                      home: Path | None = None, timeout: float = 5.0, source: int = 0) -> Usage:
+async def fetch_usage(
+    provider_id: str,
+    settings: dict[str, str],
+    *,
+    env: dict[str, str] | None = None,
+    home: Path | None = None,
+    timeout: float = 5.0,
+    source: int = 0,
+) -> Usage:
     """Resolve credentials like the engine does, then run fetch and parse for real."""
     provider = registry.get(provider_id)
     config = account_config(provider_id, settings, env=env, home=home)
@@ -52,9 +73,13 @@ async def fetch_usage(provider_id: str, settings: dict[str, str], *, env: dict[s
     assert creds, f"no usable auth source for {provider_id} with {sorted(settings)}"
     async with httpx.AsyncClient(timeout=timeout) as client:
         ctx = FetchContext(
-            provider=provider, account="default", http=client,
-            settings=auth.plain_settings(provider, account, config), credentials=creds[source],
-            now=lambda: datetime.now(UTC), log=logging.getLogger("test"),
+            provider=provider,
+            account="default",
+            http=client,
+            settings=auth.plain_settings(provider, account, config),
+            credentials=creds[source],
+            now=lambda: datetime.now(UTC),
+            log=logging.getLogger("test"),
         )
         raw = await provider.fetch(ctx)
     return provider.parse(raw, datetime.now(UTC))
@@ -67,3 +92,12 @@ def add_fault(sim: Any, prefix: str, kind: str, **spec: object) -> None:
 
 def sim_requests(sim: Any) -> list[dict[str, Any]]:
     return httpx.get(f"{sim.url}/__sim/requests").json()
+
+
+def load(path: Path | None = None, *, secrets: bool = True, **kwargs: Any) -> Config:
+    """The config as the CLI sees it: the file and environment, plus the secret store's values."""
+    from agentgauge.config import load as load_file
+    from agentgauge.credentials import with_stored
+
+    config = load_file(path, **kwargs)
+    return with_stored(config) if secrets else config

@@ -10,13 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import sim_requests
 from tests.harness_web import ServerInfo, running_server
+from tests.simlog import Mark
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerInfo]:
-    with running_server(history_days=30) as info:
+    with running_server(history_days=3) as info:
         yield info
 
 
@@ -28,7 +28,7 @@ def test_usage_and_provider_views(server):
     usage = get(server, "/api/usage")
     assert usage.status_code == 200 and usage.headers["cache-control"] == "no-store"
     data = usage.json()
-    assert data["schema"] == "agentgauge.snapshot.v1"
+    assert data["schema"] == "agentgauge.snapshot.v2"
     assert {p["provider"] for p in data["providers"]} >= {"zai", "kimi", "ollama"}
     one = get(server, "/api/usage/zai").json()
     assert [p["provider"] for p in one["providers"]] == ["zai"]
@@ -44,7 +44,8 @@ def test_ping_health_config_data_openapi(server):
     assert config["thresholds"] == {"warn": 40.0, "crit": 70.0} and config["demo"] is True
     seed = get(server, "/api/data").json()
     # seed 000's contract: provider keys with session/weekly {usage_pct, remaining_seconds}
-    assert seed["zai"]["status"] == "ok" and set(seed["zai"]["session"]) == {"usage_pct", "remaining_seconds"}
+    assert seed["zai"]["status"] == "ok"
+    assert set(seed["zai"]["session"]) >= {"usage_pct", "remaining_seconds", "reset_at"}
     assert "weekly" in seed["zai"] and seed["last_fetch"].endswith("Z") and seed["next_refresh_at"]
     assert "codex:work" in seed
     spec = get(server, "/api/openapi.json").json()
@@ -68,17 +69,22 @@ def test_refresh_long_poll_returns_fresh_data(server):
 
 
 def test_refresh_is_gated_per_account(server):
-    count = lambda: len([q for q in sim_requests(server.sim) if q["path"].startswith("/kimi/")])  # noqa: E731
     httpx.post(server.url + "/api/refresh?provider=kimi&wait=30", timeout=60)
-    first = count()
+    mark = Mark(server.sim)  # the log keeps the last 1000 requests: counts over all of it drift
     for _ in range(5):
         assert httpx.post(server.url + "/api/refresh?provider=kimi&wait=5", timeout=60).status_code == 200
-    assert count() == first, "a script hammering refresh must not reach the provider"
+    assert mark.paths("/kimi/") == [], "a script hammering refresh must not reach the provider"
 
 
-@pytest.mark.parametrize(("query", "status"), [
-    ("?wait=100", 400), ("?wait=abc", 400), ("?provider=nope", 404), ("?provider=zai&account=nope", 404),
-])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("?wait=nan", 400),  # out-of-range numbers are clamped (tests/test_api_views.py); not a number is refused
+        ("?wait=abc", 400),
+        ("?provider=nope", 404),
+        ("?provider=zai&account=nope", 404),
+    ],
+)
 def test_refresh_rejects_bad_parameters(server, query, status):
     assert httpx.post(server.url + "/api/refresh" + query, timeout=30).status_code == status
 
@@ -93,8 +99,11 @@ def test_history_downsampling_and_resolution(server):
     for series in month["series"]:
         assert 0 < len(series["t"]) <= 10 and len(series["t"]) == len(series["used_pct"])
         assert series["t"] == sorted(series["t"])
-    full = get(server, "/api/history", params={"provider": "zai", "window": "session",
-                                                "since": _ago(30 * 86400), "points": 5000}).json()
+    full = get(
+        server,
+        "/api/history",
+        params={"provider": "zai", "window": "session", "since": _ago(30 * 86400), "points": 5000},
+    ).json()
     assert len(full["series"]) == 1 and len(full["series"][0]["t"]) > 10
     # the downsampled series keeps the peak of what it summarises (same range, same resolution)
     month_session = next(s for s in month["series"] if s["window"] == "session")
@@ -102,11 +111,16 @@ def test_history_downsampling_and_resolution(server):
     assert max(month_session["used_pct"]) == pytest.approx(max(full["series"][0]["used_pct"]))
 
 
-@pytest.mark.parametrize("params", [
-    {}, {"provider": "zai", "points": "1"}, {"provider": "zai", "points": "x"},
-    {"provider": "zai", "since": "yesterday"}, {"provider": "zai", "since": "2026-01-02T00:00:00Z",
-                                                "until": "2026-01-01T00:00:00Z"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"provider": "zai", "points": "1"},
+        {"provider": "zai", "points": "x"},
+        {"provider": "zai", "since": "yesterday"},
+        {"provider": "zai", "since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+    ],
+)
 def test_history_rejects_bad_parameters(server, params):
     assert get(server, "/api/history", params=params).status_code == 400
 
@@ -139,7 +153,7 @@ def test_events_stream_snapshot_then_changes(server):
         if done.wait(5):
             break
     assert seen and seen[0][0] == "snapshot"
-    assert json.loads(seen[0][1])["schema"] == "agentgauge.snapshot.v1"
+    assert json.loads(seen[0][1])["schema"] == "agentgauge.snapshot.v2"
     assert done.is_set(), "a change must arrive as an account event"
     assert json.loads(seen[-1][1])["provider"]
 
@@ -177,10 +191,13 @@ def test_token_rule_and_login_cookie():
 
 
 def test_serve_refuses_off_loopback_without_token(tmp_path: Path):
-    result = subprocess.run([sys.executable, "-m", "agentgauge", "serve", "--host", "0.0.0.0"],
-                            capture_output=True, text=True, timeout=60,
-                            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
-                                 "AGENTGAUGE_DATABASE_URL": str(tmp_path / "x.db")})
+    result = subprocess.run(
+        [sys.executable, "-m", "agentgauge", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AGENTGAUGE_DATABASE_URL": str(tmp_path / "x.db")},
+    )
     assert result.returncode == 2
     assert "without an access token" in result.stderr and "Traceback" not in result.stderr
 
@@ -196,16 +213,41 @@ def test_sub_path_hosting():
 
 def test_schemathesis_finds_no_server_error(server):
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("st")), "run", server.url + "/api/openapi.json",
-         "--checks", "not_a_server_error", "--max-examples", "25", "--exclude-path", "/api/events",
-         "--exclude-path", "/api/refresh"],
-        capture_output=True, text=True, timeout=600)
+        [
+            str(Path(sys.executable).with_name("st")),
+            "run",
+            server.url + "/api/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "25",
+            "--exclude-path",
+            "/api/events",
+            "--exclude-path",
+            "/api/refresh",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_schemathesis_on_refresh(server):
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("st")), "run", server.url + "/api/openapi.json",
-         "--checks", "not_a_server_error", "--max-examples", "8", "--include-path", "/api/refresh"],
-        capture_output=True, text=True, timeout=600)
+        [
+            str(Path(sys.executable).with_name("st")),
+            "run",
+            server.url + "/api/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "8",
+            "--include-path",
+            "/api/refresh",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:]

@@ -16,8 +16,8 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked
 
 from agentgauge.browser import BrowserError
-from agentgauge.cli import cli
-from agentgauge.secretstore import SecretStore
+from agentgauge.cli.commands import cli
+from agentgauge.credentials.store import SecretStore
 
 SENTINEL = "SENTINEL-c41d7e09"
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +60,15 @@ class LockedKeyring(KeyringBackend):
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentgauge", *args], input=stdin, capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "agentgauge", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -69,10 +76,16 @@ def env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGAUGE_")}
-    clean.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
-                 AGENTGAUGE_NO_PLUGINS="1", AGENTGAUGE_BROWSER="off", PYTHONPATH=str(ROOT),
-                 PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-                 AGENTGAUGE_DATABASE_URL=str(tmp_path / "agentgauge.db"))
+    clean.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        AGENTGAUGE_NO_PLUGINS="1",
+        AGENTGAUGE_BROWSER="off",
+        PYTHONPATH=str(ROOT),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        AGENTGAUGE_DATABASE_URL=str(tmp_path / "agentgauge.db"),
+    )
     return clean
 
 
@@ -109,8 +122,11 @@ def test_set_from_stdin_then_status_uses_it_and_never_shows_it(sim: Any, env: di
 
 
 def test_a_value_on_the_command_line_is_refused(env: dict[str, str]) -> None:
-    for args in (["auth", "set", "zai", f"key-{SENTINEL}"], ["auth", "set", "zai", "--value", f"key-{SENTINEL}"],
-                 ["auth", "set", "zai", f"--token={SENTINEL}"]):
+    for args in (
+        ["auth", "set", "zai", f"key-{SENTINEL}"],
+        ["auth", "set", "zai", "--value", f"key-{SENTINEL}"],
+        ["auth", "set", "zai", f"--token={SENTINEL}"],
+    ):
         done = run(args, env, stdin="")
         assert done.returncode == 2, (args, done.stderr)
         assert "unexpected extra argument" in done.stderr or "No such option" in done.stderr
@@ -131,8 +147,9 @@ def test_set_checks_the_setting_and_the_value(env: dict[str, str]) -> None:
 
 def test_named_account_and_default_setting_and_forget(env: dict[str, str]) -> None:
     assert run(["auth", "set", "codex", "--account", "work"], env, stdin="tok\n").returncode == 0
-    assert run(["auth", "set", "claude", "--setting", "session_key"], env, stdin="Cookie: sessionKey=x\n"
-               ).returncode == 0
+    assert (
+        run(["auth", "set", "claude", "--setting", "session_key"], env, stdin="Cookie: sessionKey=x\n").returncode == 0
+    )
     entries = {e.key: e for e in SecretStore(store_dir(env)).entries()}
     assert entries[("codex", "work", "access_token")].value.reveal() == "tok"  # the first source's secret
     assert entries[("claude", "default", "session_key")].value.reveal() == "sessionKey=x"
@@ -194,16 +211,20 @@ def test_import_stores_browser_logins(monkeypatch: pytest.MonkeyPatch) -> None:
     expires = datetime.now(UTC) + timedelta(days=20)
     calls: list[tuple[str, dict[str, Any]]] = []
 
-    def fake(provider_id: str, **kwargs: Any) -> Found:
+    def fake(provider_id: str, site: Any = None, **kwargs: Any) -> Found:
         calls.append((provider_id, kwargs))
         if provider_id == "codex":
             raise BrowserError("No chatgpt.com login found in Firefox profile work", hint="Log in.")
-        return Found({"session_key": f"sk-ant-sid01-{SENTINEL}", "org_id": "not-secret"}, "Firefox profile work",
-                     expires)
+        return Found(
+            {"session_key": f"sk-ant-sid01-{SENTINEL}", "org_id": "not-secret"}, "Firefox profile work", expires
+        )
 
     monkeypatch.setattr("agentgauge.browser.find_credentials", fake)
-    result = CliRunner().invoke(cli, ["auth", "import", "--browser", "firefox", "--profile", "work",
-                                      "--provider", "claude", "--provider", "codex"])
+    monkeypatch.setattr("agentgauge.browser.discover_profiles", lambda *a, **k: (["profile work"], []))
+    result = CliRunner().invoke(
+        cli,
+        ["auth", "import", "--browser", "firefox", "--profile", "work", "--provider", "claude", "--provider", "codex"],
+    )
     assert result.exit_code == 0, result.output
     assert [c[0] for c in calls] == ["claude", "codex"]
     assert calls[0][1]["browser"] == "firefox" and calls[0][1]["profile"] == "work"
@@ -214,10 +235,11 @@ def test_import_stores_browser_logins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_with_nothing_found_is_the_browser_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake(provider_id: str, **kwargs: Any) -> Found:
+    def fake(provider_id: str, site: Any = None, **kwargs: Any) -> Found:
         raise BrowserError("No claude.ai login found", hint="Log in to claude.ai in Firefox, then press Refresh.")
 
     monkeypatch.setattr("agentgauge.browser.find_credentials", fake)
+    monkeypatch.setattr("agentgauge.browser.discover_profiles", lambda *a, **k: (["profile work"], []))
     result = CliRunner().invoke(cli, ["auth", "import", "--browser", "firefox", "--provider", "claude"])
     assert isinstance(result.exception, BrowserError)
     assert not SecretStore().exists()

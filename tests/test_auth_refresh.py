@@ -14,7 +14,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from agentgauge.config import Config, load
+from agentgauge.config import Config
+from agentgauge.credentials.store import ORIGIN_PREFIX, SecretStore
 from agentgauge.engine import Engine
 from agentgauge.errors import AuthError, ParseError
 from agentgauge.models import ErrorKind, ProviderSnapshot, Status
@@ -22,9 +23,8 @@ from agentgauge.providers import _oauth, registry
 from agentgauge.providers.claude import OAUTH as CLAUDE_OAUTH
 from agentgauge.providers.codex import OAUTH as CODEX_OAUTH
 from agentgauge.providers.codex import token_expiry
-from agentgauge.secretstore import ORIGIN_PREFIX, SecretStore
 from agentgauge.store import open_store
-from tests.harness import fixture_json, sim_requests
+from tests.harness import fixture_json, load, sim_requests
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -76,8 +76,9 @@ def future_ms(hours: float = 5) -> int:
 
 
 async def test_claude_expired_file_token_is_refreshed_into_the_store(sim: Any, tmp_path: Path) -> None:
-    path = claude_file(tmp_path, accessToken="sk-ant-oat01-expired", refreshToken="sim-claude-refresh-token",
-                       expiresAt=past_ms())
+    path = claude_file(
+        tmp_path, accessToken="sk-ant-oat01-expired", refreshToken="sim-claude-refresh-token", expiresAt=past_ms()
+    )
     before = path.read_bytes()
     count = len(token_requests(sim, "claude"))
     config = load(env=sim_env(sim.url, "claude"), home=tmp_path)
@@ -87,8 +88,11 @@ async def test_claude_expired_file_token_is_refreshed_into_the_store(sim: Any, t
     calls = token_requests(sim, "claude")[count:]
     assert len(calls) == 1
     form = parse_qs(calls[0]["body"])
-    assert form == {"grant_type": ["refresh_token"], "refresh_token": ["sim-claude-refresh-token"],
-                    "client_id": ["9d1c250a-e61b-44d9-88ed-5944d1962f5e"]}
+    assert form == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["sim-claude-refresh-token"],
+        "client_id": ["9d1c250a-e61b-44d9-88ed-5944d1962f5e"],
+    }
     usage = [r for r in sim_requests(sim) if r["path"] == "/claude/api_url/api/oauth/usage"][-1]
     assert usage["headers"]["authorization"] == "Bearer sim-claude-oauth-token"
     pair = stored("claude")
@@ -109,8 +113,9 @@ async def test_claude_expired_file_token_is_refreshed_into_the_store(sim: Any, t
 
 
 async def test_claude_401_refreshes_once_and_retries(sim: Any, tmp_path: Path) -> None:
-    path = claude_file(tmp_path, accessToken="sk-ant-oat01-revoked", refreshToken="sim-claude-refresh-token",
-                       expiresAt=future_ms())
+    path = claude_file(
+        tmp_path, accessToken="sk-ant-oat01-revoked", refreshToken="sim-claude-refresh-token", expiresAt=future_ms()
+    )
     before = path.read_bytes()
     count = len(token_requests(sim, "claude"))
     snap = await refresh_once(load(env=sim_env(sim.url, "claude"), home=tmp_path), tmp_path, "claude")
@@ -120,8 +125,9 @@ async def test_claude_401_refreshes_once_and_retries(sim: Any, tmp_path: Path) -
 
 
 async def test_claude_rejected_refresh_is_an_auth_error_and_loses_nothing(sim: Any, tmp_path: Path) -> None:
-    path = claude_file(tmp_path, accessToken="sk-ant-oat01-expired", refreshToken="sk-ant-ort01-rotated-away",
-                       expiresAt=past_ms())
+    path = claude_file(
+        tmp_path, accessToken="sk-ant-oat01-expired", refreshToken="sk-ant-ort01-rotated-away", expiresAt=past_ms()
+    )
     before = path.read_bytes()
     snap = await refresh_once(load(env=sim_env(sim.url, "claude"), home=tmp_path), tmp_path, "claude")
     assert snap.status == Status.ERROR
@@ -134,10 +140,16 @@ async def test_claude_rejected_refresh_is_an_auth_error_and_loses_nothing(sim: A
 
 
 async def test_claude_cli_file_fresher_than_the_stored_copy_wins(sim: Any, tmp_path: Path) -> None:
-    SecretStore().put("claude", "default", {"oauth_token": "sk-ant-oat01-old", "refresh_token": "old-refresh"},
-                      origin="oauth-refresh", expires_at=datetime.now(UTC) - timedelta(hours=2))
-    path = claude_file(tmp_path, accessToken="sim-claude-oauth-token", refreshToken="cli-refresh",
-                       expiresAt=future_ms())
+    SecretStore().put(
+        "claude",
+        "default",
+        {"oauth_token": "sk-ant-oat01-old", "refresh_token": "old-refresh"},
+        origin="oauth-refresh",
+        expires_at=datetime.now(UTC) - timedelta(hours=2),
+    )
+    path = claude_file(
+        tmp_path, accessToken="sim-claude-oauth-token", refreshToken="cli-refresh", expiresAt=future_ms()
+    )
     count = len(token_requests(sim, "claude"))
     snap = await refresh_once(load(env=sim_env(sim.url, "claude"), home=tmp_path), tmp_path, "claude")
     assert snap.status == Status.OK and snap.source == "cli"  # the CLI refreshed its own file: use it
@@ -148,9 +160,13 @@ async def test_claude_cli_file_fresher_than_the_stored_copy_wins(sim: Any, tmp_p
 
 async def test_stored_copy_still_works_when_the_cli_logged_out(sim: Any, tmp_path: Path) -> None:
     """The file now holds only MCP logins (a config error on its own); the stored pair is used."""
-    SecretStore().put("claude", "default",
-                      {"oauth_token": "sim-claude-oauth-token", "refresh_token": "sim-claude-refresh-token"},
-                      origin="oauth-refresh", expires_at=datetime.now(UTC) + timedelta(hours=3))
+    SecretStore().put(
+        "claude",
+        "default",
+        {"oauth_token": "sim-claude-oauth-token", "refresh_token": "sim-claude-refresh-token"},
+        origin="oauth-refresh",
+        expires_at=datetime.now(UTC) + timedelta(hours=3),
+    )
     (tmp_path / ".claude").mkdir()
     (tmp_path / ".claude" / ".credentials.json").write_text(json.dumps({"mcpOAuth": {}}))
     snap = await refresh_once(load(env=sim_env(sim.url, "claude"), home=tmp_path), tmp_path, "claude")
@@ -171,23 +187,34 @@ def codex_file(home: Path, tokens: dict[str, Any], **root: Any) -> Path:
 def jwt(claims: dict[str, Any]) -> str:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
     return f"{part({'alg': 'none'})}.{part(claims)}.sig"
 
 
 async def test_codex_stale_login_is_refreshed_into_the_store(sim: Any, tmp_path: Path) -> None:
     stale = (datetime.now(UTC) - timedelta(days=9)).isoformat().replace("+00:00", "Z")
-    path = codex_file(tmp_path, {"access_token": "stale-access", "refresh_token": "sim-codex-refresh-token",
-                                 "id_token": "id", "account_id": "sim-account"}, last_refresh=stale)
+    path = codex_file(
+        tmp_path,
+        {
+            "access_token": "stale-access",
+            "refresh_token": "sim-codex-refresh-token",
+            "id_token": "id",
+            "account_id": "sim-account",
+        },
+        last_refresh=stale,
+    )
     before = path.read_bytes()
     count = len(token_requests(sim, "codex"))
     snap = await refresh_once(load(env=sim_env(sim.url, "codex"), home=tmp_path), tmp_path, "codex")
     assert snap.status == Status.OK, snap.error
     calls = token_requests(sim, "codex")[count:]
     assert len(calls) == 1
-    assert json.loads(calls[0]["body"]) == {"client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
-                                            "grant_type": "refresh_token",
-                                            "refresh_token": "sim-codex-refresh-token",
-                                            "scope": "openid profile email"}
+    assert json.loads(calls[0]["body"]) == {
+        "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+        "grant_type": "refresh_token",
+        "refresh_token": "sim-codex-refresh-token",
+        "scope": "openid profile email",
+    }
     assert calls[0]["headers"]["content-type"] == "application/json"
     pair = stored("codex")
     assert pair["access_token"].value.reveal() == "sim-codex-access-token"
@@ -200,8 +227,11 @@ async def test_codex_stale_login_is_refreshed_into_the_store(sim: Any, tmp_path:
 
 
 async def test_codex_rejected_refresh_says_codex_login(sim: Any, tmp_path: Path) -> None:
-    path = codex_file(tmp_path, {"access_token": "revoked", "refresh_token": "used-once", "account_id": "sim-account"},
-                      last_refresh=datetime.now(UTC).isoformat())
+    path = codex_file(
+        tmp_path,
+        {"access_token": "revoked", "refresh_token": "used-once", "account_id": "sim-account"},
+        last_refresh=datetime.now(UTC).isoformat(),
+    )
     before = path.read_bytes()
     snap = await refresh_once(load(env=sim_env(sim.url, "codex"), home=tmp_path), tmp_path, "codex")
     assert snap.status == Status.ERROR and snap.error.kind == ErrorKind.AUTH
@@ -238,9 +268,13 @@ def test_rejection_quotes_only_the_error_code() -> None:
 
 
 def test_token_url_accepts_a_base_or_the_endpoint() -> None:
-    assert _oauth.token_url("https://platform.claude.com/", CLAUDE_OAUTH) == "https://platform.claude.com/v1/oauth/token"
-    assert _oauth.token_url("https://console.anthropic.com/v1/oauth/token", CLAUDE_OAUTH) == \
-        "https://console.anthropic.com/v1/oauth/token"
+    assert (
+        _oauth.token_url("https://platform.claude.com/", CLAUDE_OAUTH) == "https://platform.claude.com/v1/oauth/token"
+    )
+    assert (
+        _oauth.token_url("https://console.anthropic.com/v1/oauth/token", CLAUDE_OAUTH)
+        == "https://console.anthropic.com/v1/oauth/token"
+    )
 
 
 def test_codex_token_expiry() -> None:
@@ -263,8 +297,9 @@ def test_claude_discovery_reads_expiry_and_refresh_token(tmp_path: Path) -> None
 
 async def test_a_long_running_engine_uses_the_refreshed_pair_at_once(sim: Any, tmp_path: Path) -> None:
     """`serve` loads the config once: after a refresh it must not redeem the spent CLI token again."""
-    claude_file(tmp_path, accessToken="sk-ant-oat01-expired", refreshToken="sim-claude-refresh-token",
-                expiresAt=past_ms())
+    claude_file(
+        tmp_path, accessToken="sk-ant-oat01-expired", refreshToken="sim-claude-refresh-token", expiresAt=past_ms()
+    )
     config = load(env=sim_env(sim.url, "claude"), home=tmp_path)
     now = [datetime.now(UTC)]
     count = len(token_requests(sim, "claude"))

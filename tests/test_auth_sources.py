@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from agentgauge.config import AccountConfig, Config, load
+from agentgauge.config import AccountConfig, Config
+from agentgauge.credentials.store import SecretStore
 from agentgauge.engine import Engine
 from agentgauge.errors import AuthError
 from agentgauge.models import ErrorKind, Status
@@ -19,9 +20,8 @@ from agentgauge.providers import registry
 from agentgauge.providers._base import Credentials, DiscoverContext
 from agentgauge.providers.kimi import HINT_CLI, _discover_api_key
 from agentgauge.secret import Secret
-from agentgauge.secretstore import SecretStore
 from agentgauge.store import open_store
-from tests.harness import add_fault, fetch_usage, fixture_text, sim_requests, sim_settings
+from tests.harness import add_fault, fetch_usage, fixture_text, load, sim_requests, sim_settings
 from tests.test_auth_refresh import sim_env
 
 
@@ -56,8 +56,13 @@ def test_keychain_is_read_on_macos_only(tmp_path: Path, monkeypatch: pytest.Monk
     assert found is not None and found.origin == "macOS Keychain item 'Claude Code-credentials'"
     assert found.values["oauth_token"].reveal() == "test-token"
     assert found.details["rateLimitTier"] == "default_claude_max_20x"
-    assert (tmp_path / "args").read_text().split() == ["find-generic-password", "-s", "Claude",
-                                                       "Code-credentials", "-w"]
+    assert (tmp_path / "args").read_text().split() == [
+        "find-generic-password",
+        "-s",
+        "Claude",
+        "Code-credentials",
+        "-w",
+    ]
 
 
 def test_keychain_mcp_only_or_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,13 +106,15 @@ async def test_kimi_home_env_and_api_key_env_first(tmp_path: Path) -> None:
     found = _discover_api_key(ctx)
     assert found is not None and found.values["api_key"].reveal() == "from-file"
     assert found.origin.endswith("elsewhere/credentials/kimi-code.json")
-    ctx = DiscoverContext(env={"KIMI_CODE_HOME": str(tmp_path / "elsewhere"), "KIMI_CODE_API_KEY": "k"},
-                          home=tmp_path, settings={})
+    ctx = DiscoverContext(
+        env={"KIMI_CODE_HOME": str(tmp_path / "elsewhere"), "KIMI_CODE_API_KEY": "k"}, home=tmp_path, settings={}
+    )
     assert _discover_api_key(ctx).origin == "environment variable KIMI_CODE_API_KEY"
     (tmp_path / "elsewhere" / "credentials" / "kimi-code.json").write_text('{"access_token": "leak')
     with pytest.raises(Exception, match="not valid JSON") as err:
-        _discover_api_key(DiscoverContext(env={"KIMI_CODE_HOME": str(tmp_path / "elsewhere")}, home=tmp_path,
-                                          settings={}))
+        _discover_api_key(
+            DiscoverContext(env={"KIMI_CODE_HOME": str(tmp_path / "elsewhere")}, home=tmp_path, settings={})
+        )
     assert "leak" not in str(err.value)
     assert _discover_api_key(DiscoverContext(env={}, home=tmp_path / "none", settings={})) is None
 
@@ -129,8 +136,13 @@ async def test_rejected_manual_value_names_auth_set(sim: Any, tmp_path: Path) ->
 
 
 async def test_rejected_browser_import_names_the_browser_and_site(sim: Any, tmp_path: Path) -> None:
-    SecretStore().put("claude", "work", {"session_key": "sk-ant-sid01-stale"},
-                      origin="browser:Firefox profile default-release", expires_at=datetime(2030, 1, 1, tzinfo=UTC))
+    SecretStore().put(
+        "claude",
+        "work",
+        {"session_key": "sk-ant-sid01-stale"},
+        origin="browser:Firefox profile default-release",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
     # Environment overrides reach only the default account; a named one shares the file's URLs.
     config_file = tmp_path / "config.toml"
     config_file.write_text(f'[providers.claude]\nweb_url = "{sim.url}/claude/web_url"\n')
@@ -163,8 +175,14 @@ async def test_cloudflare_challenge_is_not_a_logout(sim: Any, tmp_path: Path) ->
     settings = sim_settings("claude", sim.url, oauth_token="")
     account = AccountConfig("claude", "default", True, settings, dict.fromkeys(settings, "test"), True)
     config = Config(path=None, accounts=(account,), env={"AGENTGAUGE_BROWSER": "off"}, home=tmp_path)
-    add_fault(sim, "/claude/web_url/", "status", status=403, body="<html>Just a moment...</html>",
-              headers={"content-type": "text/html", "cf-mitigated": "challenge"})
+    add_fault(
+        sim,
+        "/claude/web_url/",
+        "status",
+        status=403,
+        body="<html>Just a moment...</html>",
+        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
+    )
     snap = await engine_run(config, tmp_path, "claude")
     assert snap.status == Status.ERROR
     assert snap.error.kind == ErrorKind.UPSTREAM and "Cloudflare challenge" in snap.error.message
@@ -172,12 +190,16 @@ async def test_cloudflare_challenge_is_not_a_logout(sim: Any, tmp_path: Path) ->
 
 
 def test_stored_hint_ignores_other_origins() -> None:
-    from agentgauge.engine import stored_hint
+    from agentgauge.credentials import stored_hint
+    from agentgauge.providers import registry
+
+    zai = registry.get("zai")
 
     source = registry.get("zai").auth[0]
     creds = Credentials(source, {"api_key": Secret("k")}, "environment variable Z_AI_API_KEY")
-    assert stored_hint(creds, "zai", "default", AuthError("x", status_code=401)) is None
+    assert stored_hint(creds, zai, "default", AuthError("x", status_code=401)) is None
     stored = Credentials(source, {"api_key": Secret("k")}, "agentgauge secret store (manual)")
-    assert stored_hint(stored, "zai", "work", AuthError("x", status_code=401)).endswith(
-        "`agentgauge auth set zai --account work`.")
-    assert stored_hint(stored, "zai", "work", AuthError("x", status_code=403)) is None
+    assert stored_hint(stored, zai, "work", AuthError("x", status_code=401)).endswith(
+        "`agentgauge auth set zai --account work`."
+    )
+    assert stored_hint(stored, zai, "work", AuthError("x", status_code=403)) is None

@@ -31,11 +31,12 @@ from typing import Any
 
 import pytest
 
-from agentgauge.browser import BrowserError, find_credentials, sites
+from agentgauge.browser import BrowserError, find_credentials
 from agentgauge.browser import firefox as ff
 from agentgauge.browser._copy import copy_database
 from agentgauge.browser.profiles import Profile
 from agentgauge.errors import ConfigError
+from agentgauge.providers import BrowserLogin, StorageRule
 from agentgauge.providers._base import DiscoverContext
 from agentgauge.providers.registry import get as get_provider
 from agentgauge.sim.server import SimServer
@@ -78,8 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
             cookies = [f"sessionKey={CLAUDE_KEY}; {AGE}; HttpOnly; SameSite=Lax"]
         elif host == "chatgpt.com":  # NextAuth splits a long session token into numbered chunks
             half = len(CODEX_TOKEN) // 2
-            cookies = [f"__Secure-next-auth.session-token.0={CODEX_TOKEN[:half]}; {AGE}; Secure; HttpOnly",
-                       f"__Secure-next-auth.session-token.1={CODEX_TOKEN[half:]}; {AGE}; Secure; HttpOnly"]
+            cookies = [
+                f"__Secure-next-auth.session-token.0={CODEX_TOKEN[:half]}; {AGE}; Secure; HttpOnly",
+                f"__Secure-next-auth.session-token.1={CODEX_TOKEN[half:]}; {AGE}; Secure; HttpOnly",
+            ]
         elif host == "www.kimi.com":
             cookies = [f"kimi-auth={KIMI_TOKEN}; Domain=kimi.com; {AGE}"]
         elif host == "ollama.com":
@@ -88,9 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
             nxt = chain[chain.index(host) + 1]
             self._send(302, [("Location", f"{scheme}://{nxt}/"), *(("Set-Cookie", c) for c in cookies)], b"")
             return
-        page = (f"<!doctype html><script>localStorage.setItem('token', {json.dumps(ZAI_KEY)});"
-                f"localStorage.setItem('big', {json.dumps(BIG_VALUE)});"
-                "fetch('/ack').then(() => document.title = 'done');</script>").encode()
+        page = (
+            f"<!doctype html><script>localStorage.setItem('token', {json.dumps(ZAI_KEY)});"
+            f"localStorage.setItem('big', {json.dumps(BIG_VALUE)});"
+            "fetch('/ack').then(() => document.title = 'done');</script>"
+        ).encode()
         self._send(200, [("Content-Type", "text/html")], page)
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
@@ -122,15 +127,21 @@ def _tls_context(folder: Path) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "agentgauge test")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in (*HOSTS, "kimi.com")]), False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in (*HOSTS, "kimi.com")]), False)
+        .sign(key, hashes.SHA256())
+    )
     (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                       serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(folder / "cert.pem", folder / "key.pem")
     return ctx
@@ -161,16 +172,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def _status(home: Path, sim: SimServer, *providers: str, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """A full ``agentgauge status --json`` run with HOME at the browser's home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGAUGE_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
-               XDG_STATE_HOME=str(home / ".local/state"), XDG_CACHE_HOME=str(home / ".cache"),
-               AGENTGAUGE_NO_PLUGINS="1")
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        AGENTGAUGE_NO_PLUGINS="1",
+    )
     for provider_id in providers:
         for url_name in get_provider(provider_id).urls:
             env[f"AGENTGAUGE_{provider_id.upper()}_{url_name.upper()}"] = f"{sim.url}/{provider_id}/{url_name}"
@@ -222,12 +241,27 @@ def chromium_home(workdir: Path) -> Iterator[Path]:
         os.dup2(high_out, 4)
 
     proc = subprocess.Popen(
-        [CHROMIUM_BIN or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--remote-debugging-pipe",
-         "--ignore-certificate-errors", f"--host-resolver-rules={rules}", f"--user-data-dir={user_data}",
-         "https://claude.ai/"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=devtools_fds,
-        pass_fds=(3, 4, to_browser_r, from_browser_w))
+        [
+            CHROMIUM_BIN or "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--remote-debugging-pipe",
+            "--ignore-certificate-errors",
+            f"--host-resolver-rules={rules}",
+            f"--user-data-dir={user_data}",
+            "https://claude.ai/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=devtools_fds,
+        pass_fds=(3, 4, to_browser_r, from_browser_w),
+    )
     os.close(to_browser_r)
     os.close(from_browser_w)
     try:
@@ -251,9 +285,12 @@ def test_chromium_cookies_decrypt_from_disk(chromium_home: Path):
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         prefixes = {bytes(r[0])[:3] for r in conn.execute("SELECT encrypted_value FROM cookies")}
     assert prefixes == {b"v10"}, "Chromium without a keyring writes v10 (peanuts) cookies"
-    expected = {"claude": {"session_key": CLAUDE_KEY}, "codex": {"session_token": CODEX_TOKEN},
-                "kimi": {"auth_token": KIMI_TOKEN},
-                "ollama": {"cookie": f"wos-session={OLLAMA_SESSION}; theme=dark"}}
+    expected = {
+        "claude": {"session_key": CLAUDE_KEY},
+        "codex": {"session_token": CODEX_TOKEN},
+        "kimi": {"auth_token": KIMI_TOKEN},
+        "ollama": {"cookie": f"wos-session={OLLAMA_SESSION}; theme=dark"},
+    }
     for provider_id, values in expected.items():
         found = find_credentials(provider_id, home=chromium_home, env={})
         assert found.values == values, provider_id
@@ -266,9 +303,11 @@ def test_chromium_status_runs_with_browser_credentials(chromium_home: Path, simu
     rows = _status(chromium_home, simulator, "claude", "codex", "kimi", "ollama", "zai")
     for provider_id in ("claude", "codex", "kimi", "ollama", "zai"):
         assert rows[provider_id]["status"] == "ok", (provider_id, rows[provider_id].get("error"))
-    # kimi's web source reports "cookie": it also takes KIMI_AUTH_TOKEN from the environment.
-    assert {p: rows[p]["source"] for p in rows} == {
-        "claude": "browser", "codex": "browser", "kimi": "cookie", "ollama": "browser", "zai": "browser"}
+    assert {p: rows[p]["source"] for p in rows} == dict.fromkeys(
+        ("claude", "codex", "kimi", "ollama", "zai"), "browser"
+    )
+    assert rows["claude"]["source_label"] == "browser cookie (Chromium)"
+    assert rows["zai"]["source_label"] == "browser login (Chromium)"
     assert _hashes(chromium_home / ".config/chromium") == before, "the browser's files are never written"
 
 
@@ -281,8 +320,7 @@ def test_chromium_v20_cookie_gives_a_clear_error(chromium_home: Path, workdir: P
     home = _home_copy(chromium_home, workdir / "v20-home")
     db = home / ".config/chromium/Default/Cookies"
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("UPDATE cookies SET encrypted_value = ? WHERE name = 'sessionKey'",
-                      (b"v20" + os.urandom(60),))
+        conn.execute("UPDATE cookies SET encrypted_value = ? WHERE name = 'sessionKey'", (b"v20" + os.urandom(60),))
     before = _hashes(home)
     with pytest.raises(BrowserError) as info:
         find_credentials("claude", home=home, env={})
@@ -291,10 +329,12 @@ def test_chromium_v20_cookie_gives_a_clear_error(chromium_home: Path, workdir: P
     assert "agentgauge auth set claude" in info.value.hint and "Firefox" in info.value.hint
     assert CLAUDE_KEY not in message
     # As an auth source it is a real problem (the login is there), not "nothing found".
-    source = next(a for a in get_provider("claude").auth if a.id == "web")
+    from agentgauge.credentials import discovery
+
+    claude = get_provider("claude")
+    source = next(a for a in claude.auth if a.id == "web")
     with pytest.raises(ConfigError, match="v20"):
-        assert source.discover is not None
-        source.discover(DiscoverContext(env={}, home=home, settings={}))
+        discovery.discover(claude, source, DiscoverContext(env={}, home=home, settings={}))
     # Other providers in the same profile are unaffected.
     assert find_credentials("kimi", home=home, env={}).values == {"auth_token": KIMI_TOKEN}
     assert _hashes(home) == before
@@ -336,14 +376,21 @@ def test_unreadable_profile_folder(chromium_home: Path, workdir: Path):
     user_data = home / ".config/chromium"
     user_data.chmod(0o000)
     before = (user_data.stat().st_mode, user_data.stat().st_uid)
-    code = ("import sys; from pathlib import Path; from agentgauge.browser import find_credentials, BrowserError\n"
-            "try:\n    find_credentials('claude', home=Path(sys.argv[1]), env={}, browser='chromium')\n"
-            "except BrowserError as e:\n    print(e.message); print(e.hint)\nelse:\n    print('FOUND')\n")
+    code = (
+        "import sys; from pathlib import Path; from agentgauge.browser import find_credentials, BrowserError\n"
+        "try:\n    find_credentials('claude', home=Path(sys.argv[1]), env={}, browser='chromium')\n"
+        "except BrowserError as e:\n    print(e.message); print(e.hint)\nelse:\n    print('FOUND')\n"
+    )
     prefix: list[str] = []
     if os.geteuid() == 0:  # root reads through chmod 000: drop the override capabilities for the check
         prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
-    result = subprocess.run([*prefix, sys.executable, "-c", code, str(home)], capture_output=True, text=True,
-                            timeout=30, env={**os.environ, "HOME": str(home)})
+    result = subprocess.run(
+        [*prefix, sys.executable, "-c", code, str(home)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "HOME": str(home)},
+    )
     assert result.returncode == 0, result.stderr
     assert "cannot list" in result.stdout and str(user_data) in result.stdout, result.stdout
     assert "permissions" in result.stdout
@@ -354,21 +401,37 @@ def test_unreadable_profile_folder(chromium_home: Path, workdir: Path):
 # -- Firefox --------------------------------------------------------------------------------
 _FIREFOX_PREFS = {
     # Everything goes to the local server as an HTTP proxy; no HTTPS upgrades of the real names.
-    "network.proxy.type": 1, "network.proxy.http": "127.0.0.1", "network.proxy.no_proxies_on": "",
+    "network.proxy.type": 1,
+    "network.proxy.http": "127.0.0.1",
+    "network.proxy.no_proxies_on": "",
     "network.proxy.allow_hijacking_localhost": True,
-    "network.stricttransportsecurity.preloadlist": False, "dom.security.https_first": False,
-    "dom.security.https_first_schemeless": False, "dom.security.https_only_mode": False,
+    "network.stricttransportsecurity.preloadlist": False,
+    "dom.security.https_first": False,
+    "dom.security.https_first_schemeless": False,
+    "dom.security.https_only_mode": False,
     "browser.fixup.fallback-to-https": False,
     # Network-off prefs from the research recipe: no update, telemetry or remote settings traffic.
-    "app.update.enabled": False, "app.update.auto": False, "app.normandy.enabled": False,
-    "datareporting.policy.dataSubmissionEnabled": False, "datareporting.healthreport.uploadEnabled": False,
-    "toolkit.telemetry.enabled": False, "browser.safebrowsing.malware.enabled": False,
-    "browser.safebrowsing.phishing.enabled": False, "browser.safebrowsing.downloads.enabled": False,
-    "network.captive-portal-service.enabled": False, "network.connectivity-service.enabled": False,
-    "network.dns.disablePrefetch": True, "network.prefetch-next": False, "extensions.update.enabled": False,
-    "browser.newtabpage.enabled": False, "browser.region.update.enabled": False, "browser.search.update": False,
-    "services.settings.server": "http://127.0.0.1:9/", "network.trr.mode": 5,
-    "browser.shell.checkDefaultBrowser": False, "browser.aboutwelcome.enabled": False,
+    "app.update.enabled": False,
+    "app.update.auto": False,
+    "app.normandy.enabled": False,
+    "datareporting.policy.dataSubmissionEnabled": False,
+    "datareporting.healthreport.uploadEnabled": False,
+    "toolkit.telemetry.enabled": False,
+    "browser.safebrowsing.malware.enabled": False,
+    "browser.safebrowsing.phishing.enabled": False,
+    "browser.safebrowsing.downloads.enabled": False,
+    "network.captive-portal-service.enabled": False,
+    "network.connectivity-service.enabled": False,
+    "network.dns.disablePrefetch": True,
+    "network.prefetch-next": False,
+    "extensions.update.enabled": False,
+    "browser.newtabpage.enabled": False,
+    "browser.region.update.enabled": False,
+    "browser.search.update": False,
+    "services.settings.server": "http://127.0.0.1:9/",
+    "network.trr.mode": 5,
+    "browser.shell.checkDefaultBrowser": False,
+    "browser.aboutwelcome.enabled": False,
 }
 
 
@@ -385,12 +448,17 @@ def test_firefox_running_and_after_exit(workdir: Path, simulator: SimServer, mon
     (root / "profiles.ini").write_text(
         "[Install4F96D1932A9F858E]\nDefault=x1y2z3.default-release\nLocked=1\n\n"
         "[Profile0]\nName=default-release\nIsRelative=1\nPath=x1y2z3.default-release\nDefault=1\n\n"
-        "[General]\nStartWithLastProfile=1\nVersion=2\n", encoding="utf-8")
+        "[General]\nStartWithLastProfile=1\nVersion=2\n",
+        encoding="utf-8",
+    )
     server = _server(None)
     (profile_dir / "user.js").write_text(_user_js(server.server_address[1]), encoding="utf-8")
-    proc = subprocess.Popen([FIREFOX_BIN or "firefox-esr", "--headless", "--no-remote", "--profile", str(profile_dir),
-                             "http://claude.ai/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "HOME": str(home), "MOZ_CRASHREPORTER_DISABLE": "1"})
+    proc = subprocess.Popen(
+        [FIREFOX_BIN or "firefox-esr", "--headless", "--no-remote", "--profile", str(profile_dir), "http://claude.ai/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HOME": str(home), "MOZ_CRASHREPORTER_DISABLE": "1"},
+    )
     try:
         _wait(lambda: "chat.z.ai" in server.acks, 40, "Firefox to run the page")  # type: ignore[attr-defined]
         # While Firefox runs: cookies.sqlite is locked and the fresh rows are only in the WAL.
@@ -404,13 +472,12 @@ def test_firefox_running_and_after_exit(workdir: Path, simulator: SimServer, mon
             direct.execute("SELECT count(*) FROM moz_cookies").fetchone()  # Firefox holds it exclusively
         assert find_credentials("kimi", home=home, env={}).values == {"auth_token": KIMI_TOKEN}
         assert find_credentials("ollama", home=home, env={}).values == {
-            "cookie": f"wos-session={OLLAMA_SESSION}; theme=dark"}
+            "cookie": f"wos-session={OLLAMA_SESSION}; theme=dark"
+        }
         # LSNG reaches disk a few seconds after setItem. Served over http here, so the origin is
         # http://chat.z.ai (the real site is https; the reader is the same).
-        http_zai = sites.Site("zai", "chat.z.ai", storage=(sites.StorageRule("api_key", ("http://chat.z.ai",),
-                                                                            ("token",)),))
-        monkeypatch.setitem(sites.SITES, "zai", http_zai)
-        zai = _wait(lambda: find_credentials("zai", home=home, env={}), 20, "Firefox localStorage")
+        http_zai = BrowserLogin("chat.z.ai", storage=(StorageRule("api_key", ("http://chat.z.ai",), ("token",)),))
+        zai = _wait(lambda: find_credentials("zai", http_zai, home=home, env={}), 20, "Firefox localStorage")
         assert zai.values == {"api_key": ZAI_KEY}
         profile = Profile("firefox", "default-release", profile_dir)
         assert ff.read_local_storage(profile, "http://chat.z.ai", ("big",)) == {"big": BIG_VALUE}
@@ -428,7 +495,10 @@ def test_firefox_running_and_after_exit(workdir: Path, simulator: SimServer, mon
         # A full status run reads the same profile from disk.
         rows = _status(home, simulator, "claude", "kimi", "ollama")
         assert {p: (r["status"], r["source"]) for p, r in rows.items()} == {
-            "claude": ("ok", "browser"), "kimi": ("ok", "cookie"), "ollama": ("ok", "browser")}
+            "claude": ("ok", "browser"),
+            "kimi": ("ok", "browser"),
+            "ollama": ("ok", "browser"),
+        }
         assert _hashes(root) == before, "reading never writes to the profile"
     finally:
         _stop(proc)

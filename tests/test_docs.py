@@ -26,5 +26,5 @@ def test_every_api_route_is_documented():
 def test_readme_starts_with_the_two_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first_blocks = readme.split("```sh")[1:3]
-    assert "agentgauge serve --demo" in first_blocks[0]
-    assert "pytest" in first_blocks[1]
+    assert "agentgauge serve --demo" in first_blocks[0] and "[dev]" not in first_blocks[0]  # the product alone
+    assert "scripts/test" in first_blocks[1]

@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 WRITER = r"""
@@ -28,16 +27,21 @@ while True:
     store.save_state(snap, next_allowed_at=float(i), failures=0)
     store.record_samples(snap, t0 + timedelta(minutes=i), 3600)
     i += 1
+    print(i, flush=True)
 """
 
 
 def test_sigkill_mid_write_leaves_a_consistent_database(tmp_path: Path):
     db = tmp_path / "kill.db"
     for round_ in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True,
-                                env={**os.environ})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True, env={**os.environ}
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        time.sleep(0.4 + 0.3 * round_)
+        # Killed after a different number of writes each round, while the next one is under way.
+        target = 40 + 60 * round_
+        while int(proc.stdout.readline()) < target:
+            pass
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         conn = sqlite3.connect(db)
@@ -53,7 +57,9 @@ def test_sigkill_mid_write_leaves_a_consistent_database(tmp_path: Path):
         state = store.state("zai", "default")
         assert state is not None and state.snapshot is not None and state.snapshot.windows
         # every sample's rollup was written in the same transaction as the sample
-        rows = store._rows("SELECT COUNT(*) FROM samples s WHERE NOT EXISTS (SELECT 1 FROM samples_hourly h "
-                           "WHERE h.series_id = s.series_id AND h.bucket = s.ts - s.ts % 3600)")
+        rows = store.query(
+            "SELECT COUNT(*) FROM samples s WHERE NOT EXISTS (SELECT 1 FROM samples_hourly h "
+            "WHERE h.series_id = s.series_id AND h.bucket = s.ts - s.ts % 3600)"
+        )
         assert rows[0][0] == 0
         store.close()

@@ -5,6 +5,7 @@ never any other exception. Built from every JSON sample, so new samples are cove
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,29 +21,43 @@ from agentgauge.providers import registry
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
-# How each provider's fetch hands a usage payload to its parse.
-WRAP = {
-    "claude": lambda p: {"usage": p, "plan": None},
-    "codex": lambda p: {"usage": p},
-    "kimi": lambda p: {"code": p},
-    "kimi-web": lambda p: {"web": p, "subscription": None, "stats": None},
-    "zai": lambda p: {"quota": p},
-}
-SAMPLES = {
-    "claude": ["oauth-usage-full.json", "oauth-usage-extra-usage.json", "oauth-usage-limits-weekly-scoped.json",
-               "oauth-usage-minimal-extra.json", "web-usage-enterprise-null-session.json",
-               "web-usage-extra-only.json", "oauth-usage-extra-disabled.json"],
-    "codex": ["wham-usage-pro.json", "wham-usage-pro-additional-limits.json", "wham-usage-free.json",
-              "wham-usage-primary-null.json"],
-    "kimi": ["code-api-usages.json", "code-api-usages-numeric.json", "web-getusages.json"],
-    "zai": ["quota-limit-pro.json", "quota-limit-minimal.json"],
-}
-CASES = [(pid, name) for pid, names in SAMPLES.items() for name in names]
+
+# Every JSON fixture that a provider's declared samples cover, with the wrapping its fetch applies.
+def _cases() -> list[tuple[str, str]]:
+    out = []
+    for provider in registry.all_providers():
+        folder = FIXTURES / provider.id
+        for sample in provider.samples:
+            if sample.format != "json":
+                continue
+            out += [(provider.id, f.name) for f in sorted(folder.glob(sample.glob))]
+    return out
+
+
+def _sample(provider_id: str, name: str):  # type: ignore[no-untyped-def]
+    provider = registry.get(provider_id)
+    return next(s for s in provider.samples if fnmatch.fnmatch(name, s.glob))
+
+
+CASES = _cases()
 
 ODD_VALUES = st.one_of(
-    st.none(), st.just(""), st.just("n/a"), st.just("0E-10"), st.just("1e400"), st.just(-1), st.just(1e20),
-    st.just(float("nan")), st.just(True), st.just([]), st.just({}), st.just([None, 1, "x"]),
-    st.just("2026-13-45T99:00:00Z"), st.just("1785816000000"), st.just(10**18), st.text(max_size=8),
+    st.none(),
+    st.just(""),
+    st.just("n/a"),
+    st.just("0E-10"),
+    st.just("1e400"),
+    st.just(-1),
+    st.just(1e20),
+    st.just(float("nan")),
+    st.just(True),
+    st.just([]),
+    st.just({}),
+    st.just([None, 1, "x"]),
+    st.just("2026-13-45T99:00:00Z"),
+    st.just("1785816000000"),
+    st.just(10**18),
+    st.text(max_size=8),
 )
 
 
@@ -74,8 +89,12 @@ def mutate(payload: Any, path: tuple, action: str, odd: Any) -> Any:
     return data
 
 
-@given(case=st.sampled_from(CASES), data=st.data(),
-       action=st.sampled_from(["drop", "replace", "stringify"]), odd=ODD_VALUES)
+@given(
+    case=st.sampled_from(CASES),
+    data=st.data(),
+    action=st.sampled_from(["drop", "replace", "stringify"]),
+    odd=ODD_VALUES,
+)
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_mutated_payloads_parse_or_fail_typed(case: tuple[str, str], data: st.DataObject, action: str, odd: Any):
     provider_id, name = case
@@ -84,8 +103,7 @@ def test_mutated_payloads_parse_or_fail_typed(case: tuple[str, str], data: st.Da
     mutated = mutate(payload, where, action, odd)
     provider = registry.get(provider_id)
     try:
-        wrap = WRAP["kimi-web" if name.startswith("web-") and provider_id == "kimi" else provider_id]
-        usage = provider.parse(wrap(mutated), NOW)
+        usage = provider.parse(_sample(provider_id, name).raw(mutated), NOW)
     except ProviderError:
         return
     assert isinstance(usage, Usage)

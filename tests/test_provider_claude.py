@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from agentgauge.engine import Engine
 from agentgauge.errors import (
     AgentGaugeError,
     AuthError,
@@ -23,11 +25,13 @@ from agentgauge.errors import (
     RateLimitedError,
     UpstreamError,
 )
-from agentgauge.models import Usage, Window
+from agentgauge.models import Status, Usage, Window
 from agentgauge.providers import registry
-from agentgauge.providers.claude import parsing
+from agentgauge.providers.claude import CLIENT_ID, TOKEN_PATH, panel, parsing
+from agentgauge.store import open_store
 
-from .harness import add_fault, fetch_usage, fixture_json, fixture_text, sim_requests, sim_settings
+from .harness import account_config, add_fault, fetch_usage, fixture_json, fixture_text, sim_requests, sim_settings
+from .simlog import Mark
 
 PROVIDER = registry.get("claude")
 SECRETS = ("sim-claude-oauth-token", "sk-ant-sid01-sim")
@@ -63,8 +67,9 @@ def parse_json_sample(name: str, plan: str | None = None) -> Usage:
 def test_oauth_usage_full_keeps_keyed_windows_and_adds_scoped_model() -> None:
     usage = parse_json_sample("oauth-usage-full.json", "max_20x")
     assert ids(usage) == ["session", "weekly", "weekly_fable"]
-    assert win(usage, "session") == Window(id="session", label="Session (5h)", used_pct=11.0,
-                                           resets_at=utc("2026-07-03T00:30:00"), window_seconds=18000)
+    assert win(usage, "session") == Window(
+        id="session", label="Session (5h)", used_pct=11.0, resets_at=utc("2026-07-03T00:30:00"), window_seconds=18000
+    )
     assert win(usage, "weekly").used_pct == 9.0
     assert win(usage, "weekly").resets_at == utc("2026-07-08T09:00:00")
     fable = win(usage, "weekly_fable")
@@ -72,24 +77,35 @@ def test_oauth_usage_full_keeps_keyed_windows_and_adds_scoped_model() -> None:
     assert usage.plan == "max_20x"
 
 
-def test_scoped_limit_without_model_or_surface_is_skipped() -> None:
+def test_scoped_limit_without_model_or_surface_is_a_warning() -> None:
     usage = parse_json_sample("oauth-usage-limits-weekly-scoped.json")
     assert ids(usage) == ["session"]
     assert win(usage, "session").used_pct == 11.0
+    assert [w.message for w in usage.warnings] == ["Claude: 'limits[0].scope' names no model or surface"]
 
 
 def test_scoped_limit_names_its_surface_when_it_has_no_model() -> None:
-    payload = {"limits": [{"kind": "weekly_scoped", "percent": "12.5", "resets_at": None,
-                           "scope": {"model": None, "surface": {"display_name": "Claude Code"}}}]}
+    payload = {
+        "limits": [
+            {
+                "kind": "weekly_scoped",
+                "percent": "12.5",
+                "resets_at": None,
+                "scope": {"model": None, "surface": {"display_name": "Claude Code"}},
+            }
+        ]
+    }
     usage = parsing.parse_usage(payload, None)
-    assert [(w.id, w.label, w.used_pct) for w in usage.windows] == [("weekly_claude_code", "Weekly · Claude Code",
-                                                                     12.5)]
+    assert [(w.id, w.label, w.used_pct) for w in usage.windows] == [
+        ("weekly_claude_code", "Weekly · Claude Code", 12.5)
+    ]
 
 
 def test_extra_usage_in_minor_units_with_currency() -> None:
     usage = parse_json_sample("oauth-usage-extra-usage.json")
-    assert usage.windows == (Window(id="extra_usage", label="Extra usage (monthly)", used_pct=38.15, used=7.63,
-                                    limit=20.0, unit="eur"),)
+    assert usage.windows == (
+        Window(id="extra_usage", label="Extra usage (monthly)", used_pct=38.15, used=7.63, limit=20.0, unit="eur"),
+    )
 
 
 def test_extra_usage_disabled_is_left_out() -> None:
@@ -131,34 +147,101 @@ def test_variants_design_ignored_others_named_and_strings_read() -> None:
         "seven_day_oauth_apps": {"utilization": 4, "resets_at": None},
         "seven_day_routines": None,
         "seven_day_flag": True,
-        "limits": [{"kind": "weekly_scoped", "percent": 70, "scope": {"model": {"display_name": "Opus"}}},
-                   "not-an-object", {"kind": "brand_new_kind", "percent": 5}],
+        "limits": [
+            {"kind": "weekly_scoped", "percent": 70, "scope": {"model": {"display_name": "Opus"}}},
+            "not-an-object",
+            {"kind": "brand_new_kind", "percent": 5},
+        ],
     }
     usage = parsing.parse_usage(payload, None)
     assert ids(usage) == ["session", "weekly_opus", "weekly_oauth_apps"]
     assert win(usage, "session").used_pct == 33.5
     assert win(usage, "weekly_opus").used_pct == 60  # the keyed field wins over limits[]
     assert win(usage, "weekly_oauth_apps").label == "Weekly · Oauth apps"
+    # The two limits[] entries that say nothing usable are named; the flag and nulls are not drift.
+    assert ["limits[1]" in w.message for w in usage.warnings] == [True, False]
+    assert "limits[2].kind" in usage.warnings[1].message
+
+
+def test_samples_parse_without_warnings() -> None:
+    for name in ("oauth-usage-full.json", "oauth-usage-extra-usage.json", "web-usage-enterprise-null-session.json"):
+        assert parse_json_sample(name).warnings == ()
 
 
 def test_payload_without_known_fields_names_the_field() -> None:
     with pytest.raises(ParseError) as err:
         parsing.parse_usage({"something": 1}, None)
     assert err.value.field == "five_hour"
-    with pytest.raises(ParseError) as err:
-        parsing.parse_usage({"five_hour": {"utilization": "lots"}}, None)
-    assert err.value.field == "five_hour.utilization"
-    with pytest.raises(ParseError) as err:
-        parsing.parse_usage({"five_hour": [1, 2]}, None)
-    assert err.value.field == "five_hour"
 
 
-@pytest.mark.parametrize(("tier", "subscription", "plan"), [
-    ("default_claude_max_20x", "pro", "max_20x"),
-    ("default_claude_max_5x", "max", "max_5x"),
-    ("default_claude_ai", "Pro", "pro"),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    ("five_hour", "field"),
+    [({"utilization": "lots"}, "five_hour.utilization"), ([1, 2], "five_hour"), ({"resets_at": None}, "five_hour")],
+)
+def test_a_drifting_window_is_a_warning_naming_its_field(five_hour: Any, field: str) -> None:
+    usage = parsing.parse_usage({"five_hour": five_hour, "seven_day": {"utilization": 3, "resets_at": None}}, None)
+    assert ids(usage) == ["weekly"]
+    assert [w.kind for w in usage.warnings] == ["parse"]
+    assert f"'{field}" in usage.warnings[0].message
+
+
+def test_null_utilizations_are_warnings_and_the_rest_is_shown() -> None:
+    payload = {
+        "five_hour": {"utilization": None, "resets_at": "2026-07-03T00:30:00Z"},
+        "seven_day": {"utilization": 9.0, "resets_at": "2026-07-08T09:00:00Z"},
+        "seven_day_sonnet": {"utilization": None, "resets_at": None},
+        "seven_day_cowork": {"utilization": None, "resets_at": None},  # a meter this plan lacks: silent
+    }
+    usage = parsing.parse_usage(payload, "pro")
+    assert ids(usage) == ["weekly"]
+    assert [w.message for w in usage.warnings] == [
+        "Claude: 'five_hour.utilization' is null, so the window is not shown",
+        "Claude: 'seven_day_sonnet.utilization' is null, so the window is not shown",
+    ]
+
+
+def test_every_window_null_gives_no_window_and_names_each_field() -> None:
+    usage = parsing.parse_usage({"five_hour": {"utilization": None}, "seven_day": {"utilization": None}}, None)
+    assert usage.windows == ()
+    assert ["five_hour.utilization" in w.message for w in usage.warnings] == [True, False]
+    assert "seven_day.utilization" in usage.warnings[1].message
+
+
+def test_an_unreadable_reset_keeps_the_window() -> None:
+    payload = {"five_hour": {"utilization": 40, "resets_at": "soon"}, "seven_day": {"utilization": 2}}
+    usage = parsing.parse_usage(payload, None)
+    assert [(w.id, w.used_pct, w.resets_at) for w in usage.windows] == [("session", 40.0, None), ("weekly", 2.0, None)]
+    assert len(usage.warnings) == 1 and "five_hour.resets_at" in usage.warnings[0].message
+
+
+def test_limits_entries_that_drift_are_warnings() -> None:
+    payload = {
+        "five_hour": {"utilization": 5},
+        "limits": [
+            {"kind": "weekly_all", "percent": 20, "resets_at": None},
+            {"kind": "brand_new_kind", "percent": 5},
+            "not-an-object",
+            {"kind": "weekly_scoped", "percent": None, "scope": {"model": {"display_name": "Sonnet 5"}}},
+            {"kind": "weekly_scoped", "percent": 7, "scope": {"model": {"display_name": "Haiku"}}},
+        ],
+    }
+    usage = parsing.parse_usage(payload, None)
+    assert [(w.id, w.used_pct) for w in usage.windows] == [("session", 5.0), ("weekly", 20.0), ("weekly_haiku", 7.0)]
+    fields = ("'limits[1].kind'", "'limits[2]'", "'limits[3].percent'")
+    assert len(usage.warnings) == len(fields)
+    assert all(field in warning.message for warning, field in zip(usage.warnings, fields, strict=True))
+    assert "brand_new_kind" in usage.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("tier", "subscription", "plan"),
+    [
+        ("default_claude_max_20x", "pro", "max_20x"),
+        ("default_claude_max_5x", "max", "max_5x"),
+        ("default_claude_ai", "Pro", "pro"),
+        (None, None, None),
+    ],
+)
 def test_plan_mapping(tier: str | None, subscription: str | None, plan: str | None) -> None:
     assert parsing.plan_from(tier, subscription) == plan
 
@@ -168,20 +251,25 @@ NOW_NOV30 = utc("2025-11-30T10:00:00")  # 11:00 in Vienna, 12:00 in Helsinki
 
 
 def test_cli_usage_panel() -> None:
-    usage = parsing.parse_panel(fixture_text("claude", "cli-usage-panel.txt"), NOW_NOV30)
+    usage = panel.parse_panel(fixture_text("claude", "cli-usage-panel.txt"), NOW_NOV30)
     assert usage.windows == (
-        Window(id="session", label="Session (5h)", used_pct=1.0, resets_at=utc("2025-12-01T04:00:00"),
-               window_seconds=18000),
-        Window(id="weekly", label="Weekly", used_pct=1.0, resets_at=utc("2025-12-01T23:00:00"),
-               window_seconds=604800),
-        Window(id="weekly_sonnet", label="Weekly · Sonnet", used_pct=1.0, resets_at=utc("2025-12-01T23:00:00"),
-               window_seconds=604800),
+        Window(
+            id="session", label="Session (5h)", used_pct=1.0, resets_at=utc("2025-12-01T04:00:00"), window_seconds=18000
+        ),
+        Window(id="weekly", label="Weekly", used_pct=1.0, resets_at=utc("2025-12-01T23:00:00"), window_seconds=604800),
+        Window(
+            id="weekly_sonnet",
+            label="Weekly · Sonnet",
+            used_pct=1.0,
+            resets_at=utc("2025-12-01T23:00:00"),
+            window_seconds=604800,
+        ),
     )
     assert usage.plan is None
 
 
 def test_cli_usage_panel_with_bars_and_years() -> None:
-    usage = parsing.parse_panel(fixture_text("claude", "cli-usage-panel-bars.txt"), NOW_NOV30)
+    usage = panel.parse_panel(fixture_text("claude", "cli-usage-panel-bars.txt"), NOW_NOV30)
     assert ids(usage) == ["session", "weekly", "weekly_sonnet"]
     assert win(usage, "session").used_pct == 1.0
     assert win(usage, "session").resets_at == utc("2025-11-30T13:59:00")
@@ -192,63 +280,80 @@ def test_cli_usage_panel_with_bars_and_years() -> None:
 
 def test_cli_panel_auth_error() -> None:
     with pytest.raises(AuthError) as err:
-        parsing.parse_panel(fixture_text("claude", "cli-usage-auth-error.txt"), NOW_NOV30)
+        panel.parse_panel(fixture_text("claude", "cli-usage-auth-error.txt"), NOW_NOV30)
     assert "authentication_error" in str(err.value)
     assert "log in" in err.value.hint
 
 
 def test_cli_panel_rate_limited() -> None:
     with pytest.raises(RateLimitedError):
-        parsing.parse_panel(fixture_text("claude", "cli-usage-rate-limited.txt"), NOW_NOV30)
+        panel.parse_panel(fixture_text("claude", "cli-usage-rate-limited.txt"), NOW_NOV30)
 
 
 def test_cli_panel_remaining_and_opus_and_empty() -> None:
-    text = ("\x1b[1mCurrent session\x1b[0m\n 40% remaining\n Resets 9:30pm (UTC)\n"
-            "Current week (Opus only)\n12.5% used\n")
-    usage = parsing.parse_panel(text, NOW_NOV30)
+    text = "\x1b[1mCurrent session\x1b[0m\n 40% remaining\n Resets 9:30pm (UTC)\nCurrent week (Opus only)\n12.5% used\n"
+    usage = panel.parse_panel(text, NOW_NOV30)
     assert [(w.id, w.used_pct) for w in usage.windows] == [("session", 60.0), ("weekly_opus", 12.5)]
     assert win(usage, "session").resets_at == utc("2025-11-30T21:30:00")
     with pytest.raises(ParseError) as err:
-        parsing.parse_panel("Settings: Status Config Usage\nLoading…", NOW_NOV30)
+        panel.parse_panel("Settings: Status Config Usage\nLoading…", NOW_NOV30)
     assert err.value.field == "Current session"
 
 
+def test_cli_panel_unreadable_reset_is_a_warning_naming_the_section() -> None:
+    text = "Current session\n 12% used\n Resets whenever (Europe/Vienna)\nCurrent week (all models)\n 3% used\n"
+    usage = panel.parse_panel(text, NOW_NOV30)
+    assert [(w.id, w.used_pct, w.resets_at) for w in usage.windows] == [("session", 12.0, None), ("weekly", 3.0, None)]
+    assert [w.message for w in usage.warnings] == [
+        "Claude CLI: 'Current session.Resets' text 'whenever' is not a time I can read"
+    ]
+    assert panel.parse_panel(fixture_text("claude", "cli-usage-panel.txt"), NOW_NOV30).warnings == ()
+
+
 def test_cli_status_identity() -> None:
-    found = parsing.identity(fixture_text("claude", "cli-status-identity.txt"))
+    found = panel.identity(fixture_text("claude", "cli-status-identity.txt"))
     assert found == {"login_method": "Claude Max Account", "account": "user@example.com", "org": "ACME"}
-    assert parsing.plan_from_login_method(found["login_method"]) == "max"
+    assert panel.plan_from_login_method(found["login_method"]) == "max"
 
 
 def test_codexbar_extracted_panel_json() -> None:
     now = utc("2025-11-18T12:00:00")  # 13:00 in Vienna: 11am already passed today
     usage = PROVIDER.parse({"extracted": fixture_json("claude", "fixture-weekly-limit.json")}, now)
     assert usage.windows == (
-        Window(id="session", label="Session (5h)", used_pct=7.0, resets_at=utc("2025-11-19T10:00:00"),
-               window_seconds=18000),
-        Window(id="weekly", label="Weekly", used_pct=21.0, resets_at=utc("2025-11-21T04:00:00"),
-               window_seconds=604800),
-        Window(id="weekly_sonnet", label="Weekly · Sonnet", used_pct=3.0, resets_at=utc("2025-11-21T04:00:00"),
-               window_seconds=604800),
+        Window(
+            id="session", label="Session (5h)", used_pct=7.0, resets_at=utc("2025-11-19T10:00:00"), window_seconds=18000
+        ),
+        Window(id="weekly", label="Weekly", used_pct=21.0, resets_at=utc("2025-11-21T04:00:00"), window_seconds=604800),
+        Window(
+            id="weekly_sonnet",
+            label="Weekly · Sonnet",
+            used_pct=3.0,
+            resets_at=utc("2025-11-21T04:00:00"),
+            window_seconds=604800,
+        ),
     )
     assert usage.plan == "max"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("5am (Europe/Vienna)", "2025-12-01T04:00:00"),
-    ("11:45pm (Europe/Vienna)", "2025-11-30T22:45:00"),
-    ("Dec 2 at 12am (Europe/Vienna)", "2025-12-01T23:00:00"),
-    ("Nov 3 at 5am (Europe/Vienna)", "2026-11-03T04:00:00"),  # already past this year: next year
-    ("Jan 2, 2026, 10:59pm (Europe/Helsinki)", "2026-01-02T20:59:00"),
-    ("Mar 29 at 3am (Europe/Vienna)", "2026-03-29T01:00:00"),  # after the DST switch
-    ("in 2h 5m", "2025-11-30T12:05:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5am (Europe/Vienna)", "2025-12-01T04:00:00"),
+        ("11:45pm (Europe/Vienna)", "2025-11-30T22:45:00"),
+        ("Dec 2 at 12am (Europe/Vienna)", "2025-12-01T23:00:00"),
+        ("Nov 3 at 5am (Europe/Vienna)", "2026-11-03T04:00:00"),  # already past this year: next year
+        ("Jan 2, 2026, 10:59pm (Europe/Helsinki)", "2026-01-02T20:59:00"),
+        ("Mar 29 at 3am (Europe/Vienna)", "2026-03-29T01:00:00"),  # after the DST switch
+        ("in 2h 5m", "2025-11-30T12:05:00"),
+    ],
+)
 def test_reset_text(text: str, expected: str) -> None:
-    assert parsing.reset_time(text, NOW_NOV30) == utc(expected)
+    assert panel.reset_time(text, NOW_NOV30) == utc(expected)
 
 
 def test_reset_text_unreadable_is_none() -> None:
-    assert parsing.reset_time("whenever (Europe/Vienna)", NOW_NOV30) is None
-    assert parsing.reset_time("Foo 2 at 5am (Europe/Vienna)", NOW_NOV30) is None
+    assert panel.reset_time("whenever (Europe/Vienna)", NOW_NOV30) is None
+    assert panel.reset_time("Foo 2 at 5am (Europe/Vienna)", NOW_NOV30) is None
 
 
 # -- credentials file discovery ------------------------------------------------------------------
@@ -284,8 +389,9 @@ async def test_oauth_from_home_credentials_file(sim: Any, tmp_path: Path) -> Non
 async def test_oauth_from_claude_config_dir(sim: Any, tmp_path: Path) -> None:
     write_credentials(tmp_path / "elsewhere", rateLimitTier="default_claude_max_5x")
     write_credentials(tmp_path / ".claude", token="not-this-one")
-    usage = await fetch_usage("claude", no_direct_credentials(sim), home=tmp_path,
-                              env={"CLAUDE_CONFIG_DIR": str(tmp_path / "elsewhere")})
+    usage = await fetch_usage(
+        "claude", no_direct_credentials(sim), home=tmp_path, env={"CLAUDE_CONFIG_DIR": str(tmp_path / "elsewhere")}
+    )
     assert usage.plan == "max_5x"
 
 
@@ -365,8 +471,14 @@ async def test_oauth_403_means_missing_scope(sim: Any) -> None:
 
 
 async def test_oauth_cloudflare_challenge(sim: Any) -> None:
-    add_fault(sim, API, "status", status=403, body="<html><title>Just a moment...</title></html>",
-              headers={"content-type": "text/html", "cf-mitigated": "challenge"})
+    add_fault(
+        sim,
+        API,
+        "status",
+        status=403,
+        body="<html><title>Just a moment...</title></html>",
+        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
+    )
     await expect_oauth_error(sim, ChallengeError)
 
 
@@ -406,12 +518,17 @@ async def test_oauth_unknown_extra_fields_are_ignored(sim: Any) -> None:
 
 
 async def test_oauth_null_windows_are_left_out(sim: Any) -> None:
-    body = {"five_hour": None, "seven_day": {"utilization": "64.5", "resets_at": "2026-02-01T10:00:00Z"},
-            "seven_day_opus": None, "extra_usage": None}
+    body = {
+        "five_hour": None,
+        "seven_day": {"utilization": "64.5", "resets_at": "2026-02-01T10:00:00Z"},
+        "seven_day_opus": None,
+        "extra_usage": None,
+    }
     add_fault(sim, API, "body", body=json.dumps(body))
     usage = await fetch_usage("claude", sim_settings("claude", sim.url))
-    assert usage.windows == (Window(id="weekly", label="Weekly", used_pct=64.5,
-                                    resets_at=utc("2026-02-01T10:00:00"), window_seconds=604800),)
+    assert usage.windows == (
+        Window(id="weekly", label="Weekly", used_pct=64.5, resets_at=utc("2026-02-01T10:00:00"), window_seconds=604800),
+    )
 
 
 async def test_oauth_missing_windows_is_a_parse_error_naming_the_field(sim: Any) -> None:
@@ -426,30 +543,99 @@ async def test_oauth_timeout(sim: Any) -> None:
 
 
 # -- web source through the simulator ------------------------------------------------------------
-async def test_web_discovers_the_chat_org(sim: Any) -> None:
+async def test_web_finds_the_org_and_plan_through_bootstrap(sim: Any) -> None:
     usage = await fetch_usage("claude", sim_settings("claude", sim.url, oauth_token=""))
     assert ids(usage) == ["session", "weekly", "weekly_sonnet", "extra_usage"]
     assert usage.plan == "max_5x"
     requests = sim_requests(sim)
-    orgs = [r for r in requests if r["path"] == "/claude/web_url/api/organizations"][-1]
+    boot = [r for r in requests if r["path"] == "/claude/web_url/api/bootstrap"][-1]
     used = [r for r in requests if r["path"] == "/claude/web_url/api/organizations/sim-org-default/usage"][-1]
-    for request in (orgs, used):
+    for request in (boot, used):
         assert request["headers"]["cookie"] == "sessionKey=sk-ant-sid01-sim"
         assert request["headers"]["anthropic-client-platform"] == "web_claude.ai"
         assert request["headers"]["accept"] == "application/json"
         assert "authorization" not in request["headers"]
+    assert requests.index(boot) + 1 == requests.index(used)  # the list is not needed when bootstrap answers
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "status", "status": 404, "body": '{"type": "error", "error": {"type": "not_found_error"}}'},
+        {"kind": "status", "status": 502, "body": "bad gateway", "headers": {"content-type": "text/plain"}},
+        {"kind": "html"},
+        {"kind": "body", "body": json.dumps({"account": {"uuid": "a", "memberships": []}})},
+    ],
+    ids=["404", "502", "html", "no-memberships"],
+)
+async def test_web_falls_back_to_the_organizations_list(sim: Any, fault: dict[str, Any]) -> None:
+    add_fault(sim, WEB + "api/bootstrap", **fault, remaining=1)
+    usage = await fetch_usage("claude", sim_settings("claude", sim.url, oauth_token=""))
+    assert usage.plan == "max_5x" and "session" in ids(usage)
+    paths = [r["path"] for r in sim_requests(sim)[-3:]]
+    assert paths == [
+        "/claude/web_url/api/bootstrap",
+        "/claude/web_url/api/organizations",
+        "/claude/web_url/api/organizations/sim-org-default/usage",
+    ]
+
+
+async def test_web_bootstrap_rate_limit_is_not_hidden_by_the_fallback(sim: Any) -> None:
+    add_fault(sim, WEB + "api/bootstrap", "status", status=429, body="{}", headers={"retry-after": "60"}, remaining=1)
+    with pytest.raises(RateLimitedError):
+        await fetch_usage("claude", sim_settings("claude", sim.url, oauth_token=""))
+    assert sim_requests(sim)[-1]["path"] == "/claude/web_url/api/bootstrap"
+
+
+async def test_sim_bootstrap_answers_like_claude_ai(sim: Any) -> None:
+    signed_in = httpx.get(f"{sim.url}{WEB}api/bootstrap", headers={"Cookie": "sessionKey=sk-ant-sid01-sim#work"})
+    account = signed_in.json()["account"]
+    assert signed_in.status_code == 200 and account["lastActiveOrgId"] == "sim-org-work"
+    assert [m["organization"]["uuid"] for m in account["memberships"]] == ["sim-api-org-work", "sim-org-work"]
+    signed_out = httpx.get(f"{sim.url}{WEB}api/bootstrap", headers={"Cookie": "sessionKey=sk-ant-sid01-stale"})
+    assert (signed_out.status_code, signed_out.json()["account"]) == (200, None)
+
+
+def test_bootstrap_prefers_the_last_active_chat_org() -> None:
+    def member(uuid: str, *capabilities: str) -> dict[str, Any]:
+        return {"organization": {"uuid": uuid, "capabilities": list(capabilities)}}
+
+    boot = {
+        "account": {
+            "lastActiveOrgId": "team",
+            "memberships": [
+                "junk",
+                member("api", "api"),
+                member("personal", "chat", "claude_pro"),
+                member("team", "chat"),
+            ],
+        }
+    }
+    assert parsing.org_from_bootstrap(boot)["uuid"] == "team"
+    boot["account"]["lastActiveOrgId"] = "api"  # not a chat org: the first chat org is read
+    assert parsing.org_from_bootstrap(boot)["uuid"] == "personal"
+    assert parsing.plan_from_org(parsing.org_from_bootstrap(boot)) == "pro"
+    assert parsing.org_from_bootstrap({"memberships": [member("old-shape", "chat")]})["uuid"] == "old-shape"
+    assert parsing.org_from_bootstrap({"account": {"memberships": []}}) is None
+    with pytest.raises(AuthError):
+        parsing.org_from_bootstrap({"account": None})
 
 
 async def test_web_org_id_setting_skips_discovery_and_full_cookie_header_works(sim: Any) -> None:
-    before = len([r for r in sim_requests(sim) if r["path"].endswith("/api/organizations")])
-    settings = sim_settings("claude", sim.url, oauth_token="", org_id="sim-org-default",
-                            session_key="Cookie: lastActiveOrg=x; sessionKey=sk-ant-sid01-sim")
+    since = Mark(sim)
+    settings = sim_settings(
+        "claude",
+        sim.url,
+        oauth_token="",
+        org_id="sim-org-default",
+        session_key="Cookie: lastActiveOrg=x; sessionKey=sk-ant-sid01-sim",
+    )
     usage = await fetch_usage("claude", settings)
     assert "session" in ids(usage)
     assert usage.plan is None
-    after = len([r for r in sim_requests(sim) if r["path"].endswith("/api/organizations")])
-    assert after == before
-    last = sim_requests(sim)[-1]
+    sent = since.requests()
+    assert not [r for r in sent if r["path"].endswith(("/api/organizations", "/api/bootstrap"))]
+    last = sent[-1]
     assert last["headers"]["cookie"] == "lastActiveOrg=x; sessionKey=sk-ant-sid01-sim"
 
 
@@ -459,22 +645,38 @@ async def test_web_is_the_fallback_after_oauth(sim: Any) -> None:
 
 
 async def test_web_bad_cookie_is_auth_error_with_cookie_hint(sim: Any) -> None:
+    """claude.ai answers bootstrap with ``account: null`` (HTTP 200) for a signed-out cookie."""
     with pytest.raises(AuthError) as err:
         await fetch_usage("claude", sim_settings("claude", sim.url, oauth_token="", session_key="sk-ant-sid01-bad"))
-    assert err.value.status_code == 403
+    assert "signed-in account" in err.value.message
     assert "sessionKey" in err.value.hint
     assert "sk-ant-sid01-bad" not in str(err.value)
+    assert sim_requests(sim)[-1]["path"] == "/claude/web_url/api/bootstrap"
+
+
+async def test_web_bad_cookie_with_a_known_org_is_refused_with_403(sim: Any) -> None:
+    settings = sim_settings("claude", sim.url, oauth_token="", session_key="sk-ant-sid01-bad", org_id="sim-org-default")
+    with pytest.raises(AuthError) as err:
+        await fetch_usage("claude", settings)
+    assert err.value.status_code == 403 and "sessionKey" in err.value.hint
 
 
 async def test_web_challenge(sim: Any) -> None:
-    add_fault(sim, WEB, "status", status=403, body="<html>Just a moment...</html>",
-              headers={"content-type": "text/html", "cf-mitigated": "challenge"})
+    add_fault(
+        sim,
+        WEB,
+        "status",
+        status=403,
+        body="<html>Just a moment...</html>",
+        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
+    )
     with pytest.raises(ChallengeError) as err:
         await fetch_usage("claude", sim_settings("claude", sim.url, oauth_token=""))
     assert_no_secret(err.value)
 
 
 async def test_web_organizations_not_a_list(sim: Any) -> None:
+    add_fault(sim, WEB + "api/bootstrap", "status", status=404, body="{}", remaining=1)
     add_fault(sim, WEB + "api/organizations", "body", body=json.dumps({"organizations": []}), remaining=1)
     with pytest.raises(ParseError) as err:
         await fetch_usage("claude", sim_settings("claude", sim.url, oauth_token=""))
@@ -482,11 +684,16 @@ async def test_web_organizations_not_a_list(sim: Any) -> None:
 
 
 def test_org_pick_falls_back_to_first_object_with_uuid() -> None:
-    orgs: list[Any] = [None, 3, {"name": "no uuid"}, {"uuid": "org-a", "capabilities": ["api"]},
-                       {"uuid": "org-b", "capabilities": "chat"}]
-    assert PROVIDER._pick_org(orgs)["uuid"] == "org-a"
+    orgs: list[Any] = [
+        None,
+        3,
+        {"name": "no uuid"},
+        {"uuid": "org-a", "capabilities": ["api"]},
+        {"uuid": "org-b", "capabilities": "chat"},
+    ]
+    assert parsing.org_from_list(orgs)["uuid"] == "org-a"
     with pytest.raises(ParseError) as err:
-        PROVIDER._pick_org(["x"])
+        parsing.org_from_list(["x"])
     assert err.value.field == "organizations[].uuid"
 
 
@@ -537,8 +744,7 @@ async def test_cli_source_reads_the_usage_panel(sim: Any, tmp_path: Path) -> Non
 async def test_cli_source_answers_the_trust_prompt(sim: Any, tmp_path: Path) -> None:
     env, pidfile = fake_claude(tmp_path, fixture_text("claude", "cli-usage-panel.txt"), trust=True)
     usage = await fetch_usage("claude", no_direct_credentials(sim, cli_timeout="15"), env=env, timeout=20)
-    assert [(w.id, w.used_pct) for w in usage.windows] == [("session", 1.0), ("weekly", 1.0),
-                                                           ("weekly_sonnet", 1.0)]
+    assert [(w.id, w.used_pct) for w in usage.windows] == [("session", 1.0), ("weekly", 1.0), ("weekly_sonnet", 1.0)]
     assert_ended(pidfile)
 
 
@@ -564,6 +770,7 @@ async def test_cli_source_is_last_in_order(sim: Any, tmp_path: Path) -> None:
 
 def test_declarations() -> None:
     assert [a.id for a in PROVIDER.auth] == ["oauth", "web", "cli"]
+    assert [a.label for a in PROVIDER.auth] == ["Claude Code login", "claude.ai cookie", "Claude CLI"]
     assert PROVIDER.min_interval >= 120
     names = {s.name: s for s in PROVIDER.settings}
     assert names["oauth_token"].secret and names["session_key"].secret
@@ -576,12 +783,42 @@ def test_declarations() -> None:
 def test_scoped_limits_are_keyed_by_model_family() -> None:
     """History stays on one key across model versions, and a keyed window is not repeated."""
     now = datetime(2026, 7, 1, tzinfo=UTC)
-    scoped = {"kind": "weekly_scoped", "percent": 5, "resets_at": None,
-              "scope": {"model": {"display_name": "Opus 4.5"}}}
+    scoped = {
+        "kind": "weekly_scoped",
+        "percent": 5,
+        "resets_at": None,
+        "scope": {"model": {"display_name": "Opus 4.5"}},
+    }
     usage = PROVIDER.parse({"usage": {"limits": [scoped]}, "plan": None}, now)
     assert [(w.id, w.label) for w in usage.windows] == [("weekly_opus", "Weekly · Opus 4.5")]
     both = {"seven_day_opus": {"utilization": 12, "resets_at": None}, "limits": [scoped]}
     assert [w.id for w in PROVIDER.parse({"usage": both, "plan": None}, now).windows] == ["weekly_opus"]
     other = {**scoped, "scope": {"model": {"display_name": "Fable"}}}
-    assert [w.id for w in PROVIDER.parse({"usage": {"limits": [other]}, "plan": None}, now).windows] == [
-        "weekly_fable"]
+    assert [w.id for w in PROVIDER.parse({"usage": {"limits": [other]}, "plan": None}, now).windows] == ["weekly_fable"]
+
+
+# -- what real clients send --------------------------------------------------------------------
+# What curl sends for a POST on plain http (its default HTTP/2 upgrade attempt), as browser-TLS
+# clients do too: the server must still read the body (httptools drops it; h11 keeps it).
+H2C = {"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAAQCAAAAAAIAAAAA"}
+
+
+def test_token_endpoint_takes_a_post_that_asks_for_h2c(sim: Any) -> None:
+    body = f"grant_type=refresh_token&client_id={CLIENT_ID}&refresh_token=sim-claude-refresh-token%23work"
+    headers = {**H2C, "Content-Type": "application/x-www-form-urlencoded"}
+    answer = httpx.post(f"{sim.url}/claude/token_url{TOKEN_PATH}", content=body, headers=headers)
+    assert answer.status_code == 200 and answer.json()["access_token"] == "sim-claude-oauth-token#work"
+    request = sim_requests(sim)[-1]
+    assert request["headers"]["upgrade"] == "h2c" and request["body"] == body
+
+
+async def test_engine_reports_a_response_with_only_null_windows_as_a_parse_error(sim: Any, tmp_path: Path) -> None:
+    body = {"five_hour": {"utilization": None, "resets_at": None}, "seven_day": {"utilization": None}}
+    add_fault(sim, API, "body", body=json.dumps(body))
+    store = open_store(str(tmp_path / "m.db"), data_dir=tmp_path)
+    async with Engine(account_config("claude", sim_settings("claude", sim.url)), store) as engine:
+        snapshot = await engine.refresh()
+    store.close()
+    (claude,) = snapshot.providers
+    assert claude.status == Status.ERROR and claude.error is not None and claude.error.kind == "parse"
+    assert "five_hour.utilization" in claude.error.message

@@ -13,11 +13,12 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from agentgauge import auth
-from agentgauge.config import data_dir, load
+from agentgauge.config import data_dir
+from agentgauge.credentials import resolve as auth
+from agentgauge.credentials.store import ORIGIN_PREFIX, AccountTokens, SecretStore
 from agentgauge.errors import ConfigError
 from agentgauge.providers import registry
-from agentgauge.secretstore import ORIGIN_PREFIX, AccountTokens, SecretStore
+from tests.harness import load
 
 SENTINEL = "SENTINEL-5b2e8d41"
 
@@ -66,8 +67,13 @@ def no_keyring() -> Iterator[None]:
 def test_round_trip_and_nothing_readable_on_disk(tmp_path: Path) -> None:
     store = SecretStore(tmp_path)
     expires = datetime(2030, 1, 1, tzinfo=UTC)
-    store.put("claude", "default", {"oauth_token": f"sk-ant-oat01-{SENTINEL}", "refresh_token": f"r-{SENTINEL}"},
-              origin="oauth-refresh", expires_at=expires)
+    store.put(
+        "claude",
+        "default",
+        {"oauth_token": f"sk-ant-oat01-{SENTINEL}", "refresh_token": f"r-{SENTINEL}"},
+        origin="oauth-refresh",
+        expires_at=expires,
+    )
     store.put("zai", "work", {"api_key": f"key-{SENTINEL}"}, origin="manual")
     again = SecretStore(tmp_path)  # a new process: the key comes from the key file
     by_key = {e.key: e for e in again.entries()}
@@ -152,8 +158,15 @@ def test_a_keyring_refusing_a_new_key_falls_back_to_a_key_file(tmp_path: Path) -
     assert SecretStore(tmp_path).entries()[0].value.reveal() == "k"
 
 
-@pytest.mark.parametrize("content", ['{"version": 1, "key": "file", "entries": [', "[]", '{"version": 99}',
-                                     '{"version": 1, "key": "file", "entries": [{"provider": 1}]}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"version": 1, "key": "file", "entries": [',
+        "[]",
+        '{"version": 99}',
+        '{"version": 1, "key": "file", "entries": [{"provider": 1}]}',
+    ],
+)
 def test_corrupt_store_is_moved_aside_not_deleted(tmp_path: Path, content: str) -> None:
     store = SecretStore(tmp_path)
     store.path.write_text(content)
@@ -182,7 +195,9 @@ def test_account_tokens_writes_only_its_own_account(tmp_path: Path) -> None:
     tokens = AccountTokens(store, "codex", "work")
     tokens.save({"access_token": "a", "refresh_token": "r"}, expires_at=None, origin="oauth-refresh")
     assert {(e.provider, e.account, e.setting) for e in store.entries()} == {
-        ("codex", "work", "access_token"), ("codex", "work", "refresh_token")}
+        ("codex", "work", "access_token"),
+        ("codex", "work", "refresh_token"),
+    }
 
 
 # -- stored values in credential resolution ---------------------------------------------------------

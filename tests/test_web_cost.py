@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
+import shutil
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,18 +12,23 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 from tests.harness_web import running_server
+from tests.loggen import Options, generate
 
-GENERATOR = Path(__file__).resolve().parents[2] / "shared" / "tools" / "gen-agent-logs"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def test_cost_api_and_panel(tmp_path: Path):
     home = Path(os.environ["HOME"])  # the autouse fixture points HOME at a temp dir
-    today = datetime.now(UTC).date().isoformat()
-    subprocess.run([sys.executable, str(GENERATOR), "--out", str(home), "--size-mb", "2", "--seed", "3",
-                    "--days", "3", "--end", today], check=True, capture_output=True)
-    truth = json.loads((home / "ground-truth.json").read_text())
+    today = datetime.now(UTC).date()
+    truth = generate(Options(out=home, size_mb=2, seed=3, days=3, end=today))
     box: dict[str, object] = {}
     ready, done = threading.Event(), threading.Event()
 
@@ -46,7 +49,7 @@ def test_cost_api_and_panel(tmp_path: Path):
         assert month["agents"]["claude"]["totalTokens"] == truth["claude"]["totals"]["total_tokens"]
         assert month["totalCost"] and month["totalCost"] > 0
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
             page.goto(info.url + "/")  # type: ignore[attr-defined]
             page.wait_for_selector("#cost:not([hidden]) tr[data-agent='all']", timeout=30000)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .config import AccountConfig, Config
 from .errors import ConfigError
-from .providers import registry
-from .providers._base import Provider
+from .providers import Provider, registry
 
 
 @dataclass(frozen=True)
@@ -21,18 +20,15 @@ class Target:
         return (self.provider.id, self.account.account)
 
 
-def _has_credentials(provider: Provider, account: AccountConfig, config: Config) -> bool:
-    """Set directly, stored, or found on the machine (a CLI login file, a browser session)."""
-    if any(all(account.settings.get(n) for n in source.requires) for source in provider.auth):
-        return True
-    from .auth import check_sources
-
-    return any(check.usable for check in check_sources(provider, account, config))
-
-
-def targets(config: Config, only: Iterable[str] | None = None) -> list[Target]:
-    """Accounts in provider registration order. A provider's ``default`` account is left out
-    when the user configured named accounts for it and the default has no credentials at all."""
+def targets(
+    config: Config,
+    only: Iterable[str] | None = None,
+    *,
+    default_wanted: Callable[[Provider, AccountConfig], bool] | None = None,
+) -> list[Target]:
+    """Accounts in provider registration order. When the user configured named accounts for a
+    provider, its ``default`` account is kept only if ``default_wanted`` says so (the engine asks
+    whether it has any credential; a read asks whether it has stored data)."""
     wanted = list(only or [])
     for provider_id in wanted:
         registry.get(provider_id)  # raises ConfigError for an unknown id
@@ -43,7 +39,11 @@ def targets(config: Config, only: Iterable[str] | None = None) -> list[Target]:
         accounts = [a for a in config.accounts if a.provider == provider.id]
         named = [a for a in accounts if a.account != "default"]
         for account in accounts:
-            if account.account == "default" and named and not _has_credentials(provider, account, config):
+            if (
+                account.account == "default"
+                and named
+                and not (default_wanted is not None and default_wanted(provider, account))
+            ):
                 continue
             result.append(Target(provider, account))
     if wanted and not result:

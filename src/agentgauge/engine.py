@@ -4,99 +4,141 @@ Policy lives here, not in adapters:
 - every account is fetched at most once at a time (an in-process lock plus an atomic claim
   in the store, so two agentgauge processes on one database do not double-fetch);
 - no fetch before the account's gate opens: the provider's minimum interval after any
-  attempt, ``Retry-After`` after a 429, exponential back-off after repeated failures;
-- each fetch runs under the provider's timeout; one account's failure never touches another;
-- on failure the last good windows stay, marked ``stale`` with an error and a hint;
-- a log line when an account starts failing and one when it recovers, nothing in between.
+  attempt, ``Retry-After`` (clamped to a day) after a 429, exponential back-off after
+  repeated failures;
+- each fetch runs under the provider's timeout, counted from its requests: time spent waiting for
+  one of the ``host_concurrency`` slots to an upstream host does not count (agentgauge.upstream);
+  one account's failure never touches another;
+- the store calls of accounts refreshed together are grouped into one transaction each
+  (agentgauge.batching): state reads, gate claims, and samples + forecast + state saves;
+- on failure the last good windows stay, marked ``stale`` with an error and a hint; a
+  response with no usable window at all is a ``parse`` error, never an empty ``ok``;
+- an exception no check anticipated is an ``internal`` error, logged with its traceback;
+- a log line when an account starts failing and one when it recovers, nothing in between;
+- background chores (history pruning, the local-log cost index) run on the same scheduler,
+  so ``serve`` and the CLI behave alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
-from datetime import UTC, datetime
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from . import auth
 from .accounts import Target, targets
-from .config import AccountConfig, Config
+from .analytics import forecast_account
+from .batching import Batcher
+from .config import Config
+from .credentials import AccountCredentials, Vault, source_label
 from .errors import (
     AgentGaugeError,
     AuthError,
     ChallengeError,
     FetchTimeoutError,
+    InternalError,
     ParseError,
     ProviderError,
     RateLimitedError,
+    StoreUnavailableError,
 )
-from .models import ErrorInfo, ErrorKind, ProviderSnapshot, Snapshot, Status, evolve
-from .providers._base import Credentials, FetchContext
-from .secret import redact, scrub
-from .secretstore import ORIGIN_PREFIX, AccountTokens, SecretStore
-from .store import Store, dumps_raw
+from .models import ErrorInfo, ErrorKind, ProviderSnapshot, Snapshot, Status, Usage, evolve
+from .net import browser_handles, client, profile_setting
+from .providers import Credentials, FetchContext
+from .secret import Secret, redact, scrub
+from .store import AccountState, Claim, Outcome, Store, dumps_raw
+from .upstream import MAX_QUEUED, HostLimits, LimitedClient, OriginPools, fetch_deadline
 
 log = logging.getLogger("agentgauge.engine")
 
 MAX_BACKOFF = 3600.0
 RATE_LIMIT_FLOOR = 300.0  # a 429 without a usable Retry-After (Anthropic sends 0) waits at least this
+MAX_RETRY_AFTER = 86400.0  # a Retry-After of years is an upstream mistake: never wait more than a day
+RESET_GRACE = 5.0  # seconds after a window's reset before the account is due again (let upstream roll over)
+PEER_WAIT_STEP = 0.25  # polling step while another process fetches an account we have no data for
 
 
-class _KeptTokens:
-    """``FetchContext.tokens``: saves to the secret store and lets this engine use the pair at once."""
-
-    def __init__(self, engine: Engine, provider: str, account: str) -> None:
-        self._engine, self._key = engine, (provider, account)
-
-    def save(self, values: Mapping[str, str], *, expires_at: datetime | None, origin: str) -> None:
-        self._engine._fresh[self._key] = (dict(values), expires_at, origin)  # even if the disk write fails
-        AccountTokens(self._engine.secrets, *self._key).save(values, expires_at=expires_at, origin=origin)
-
-
-def stored_hint(creds: Credentials, provider_id: str, account: str, exc: AuthError) -> str | None:
-    """The exact fix for a rejected credential that came from agentgauge's secret store.
-
-    A CLI's file or a refreshed OAuth pair keeps the provider's own hint ("run `claude` and log
-    in"); so does a 403 on a token or key, which names a missing scope or workspace rather than a
-    stale login (a cookie answered with 403 is simply logged out).
-    """
-    if not creds.origin.startswith(ORIGIN_PREFIX):
-        return None
-    if exc.status_code == 403 and creds.auth.source not in ("cookie", "browser"):
-        return None
-    how = creds.origin.removeprefix(ORIGIN_PREFIX).strip(" ()")
-    flag = "" if account == "default" else f" --account {account}"
-    if how.startswith("browser:"):
-        browser = (how.removeprefix("browser:").split() or ["the browser"])[0]
-        return (f"Log in to {_site(provider_id)} in {browser}, then run `agentgauge auth import --browser "
-                f"{browser.lower()} --provider {provider_id}` and press Refresh.")
-    if how == "oauth-refresh":
-        return None
-    return f"The stored credential was rejected; save a fresh one with `agentgauge auth set {provider_id}{flag}`."
-
-
-def _site(provider_id: str) -> str:
-    """What the user logs in to, for hints: the browser module's site label, else the docs host."""
-    try:
-        from .browser.sites import SITES
-
-        return SITES[provider_id].label
-    except (ImportError, KeyError):
-        from .providers import registry
-
-        return urlsplit(registry.get(provider_id).docs_url).hostname or provider_id
+def usable(name: str, usage: Usage) -> Usage:
+    """A response with no usable window or balance is a ``parse`` error (the last good data stays),
+    never an ``ok`` account with nothing in it."""
+    if not usage.windows and not usage.balances and not usage.note:
+        first_problem = usage.warnings[0].message if usage.warnings else "no window or balance"
+        raise ParseError(f"{name}: the response held no usable window ({first_problem})")
+    return usage
 
 
 def backoff_seconds(min_interval: float, failures: int) -> float:
     return min(MAX_BACKOFF, min_interval * (2 ** max(0, failures - 1)))
 
 
+@dataclass
+class Capture:
+    """One diagnostic fetch (``doctor --bundle``): the raw answer and what parse made of it."""
+
+    raw: dict[str, Any] | None
+    source: str | None
+    parsed: dict[str, Any] | None
+    error: dict[str, Any] | None
+    note: str
+    secrets: list[Any]
+
+
+class _Scrubbed(logging.Filter):
+    """Removes one fetch's secrets (and their fragments) from what its provider logs."""
+
+    def __init__(self, secrets: list[Secret]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage(), self.secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)), self.secrets).rstrip()
+        return True
+
+
+def _fetch_log(provider_id: str, secrets: list[Secret]) -> logging.Logger:
+    """The provider's logger for one fetch: records pass through a scrubber, then up to
+    ``agentgauge.providers.<id>`` and its handlers as usual."""
+    parent = logging.getLogger(f"agentgauge.providers.{provider_id}")
+    fetch_log = logging.Logger(parent.name)
+    fetch_log.parent = parent
+    fetch_log.addFilter(_Scrubbed(secrets))
+    return fetch_log
+
+
+@dataclass
+class Chore:
+    """A background job the scheduler runs every ``every`` seconds, in a worker thread."""
+
+    name: str
+    every: float
+    run: Callable[[], Any]
+    last: float = field(default=float("-inf"))
+    task: asyncio.Task[Any] | None = None
+    runs: int = 0  # finished runs (a first reader may wait for the first)
+    everywhere: bool = False  # run by every replica, not only the one scheduling (its own queued writes)
+
+
+async def _first_set(events: list[asyncio.Event], timeout: float) -> None:
+    """Wait until one of ``events`` is set, at most ``timeout`` seconds."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
 class Engine:
+    scheduler_tick = 5.0  # seconds between scheduler passes when nothing is due sooner
+
     def __init__(
         self,
         config: Config,
@@ -104,19 +146,29 @@ class Engine:
         *,
         clock: Callable[[], datetime] | None = None,
         http: httpx.AsyncClient | None = None,
-        secrets: SecretStore | None = None,
+        vault: Vault | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
         self.store = store
-        self._secrets = secrets  # opened on the first token refresh; most runs never need it
-        # Tokens refreshed since the config was loaded: a long-running serve must use them at once,
-        # since the CLI's refresh token they replaced may already be spent.
-        self._fresh: dict[tuple[str, str], tuple[dict[str, str], datetime | None, str]] = {}
+        self.vault = vault or Vault(config)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._http = http
         self._own_http = http is None
+        self._browser_http: httpx.AsyncClient | None = None
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.listeners: list[Callable[[ProviderSnapshot], Any]] = []
+        self.chores: dict[str, Chore] = {}
+        self._last_seen: dict[tuple[str, str], ProviderSnapshot] = {}  # what the scheduler saw last
+        # When each account's gate opens (wall-clock seconds), as this process last saved or read it:
+        # the scheduler never wakes an account before, so a claim is not refused for a few seconds.
+        self._gates: dict[tuple[str, str], float] = {}
+        self._monotonic = monotonic  # the scheduler's clock; None = the event loop's (tests inject one)
+        self.host_limits = HostLimits(config.host_concurrency)
+        # Group commits (agentgauge.batching): accounts refreshed together share their transactions.
+        self._read_states = Batcher(self._states_of)
+        self._claim = Batcher(store.claim_many)
+        self._save_outcomes = Batcher(self._save_batch)
 
     async def __aenter__(self) -> Engine:
         return self
@@ -125,18 +177,38 @@ class Engine:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self._save_outcomes.wait_idle()
         if self._http is not None and self._own_http:
             await self._http.aclose()
             self._http = None
+        if self._browser_http is not None:
+            await self._browser_http.aclose()
+            self._browser_http = None
 
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0), headers={"User-Agent": "agentgauge"})
+            self._http = LimitedClient(
+                limits=self.host_limits,
+                transport=OriginPools(keepalive=self.host_limits.per_host),
+                timeout=httpx.Timeout(30.0),
+                headers={"User-Agent": "agentgauge"},
+            )
         return self._http
 
+    def client_for(self, creds: Credentials) -> httpx.AsyncClient:
+        """The HTTP client for one credential: a browser-like TLS handshake for the Cloudflare-fronted
+        web paths that need it (docs/tls.md), unless turned off or a test client was injected."""
+        profile = profile_setting(self.config.impersonate)
+        if not creds.auth.impersonate or not self._own_http or profile is None:
+            return self.http
+        if self._browser_http is None:
+            limited = functools.partial(LimitedClient, limits=self.host_limits, max_in_flight=browser_handles())
+            self._browser_http = client(profile, timeout=30.0, client_class=limited)
+        return self._browser_http
+
     def targets(self, only: Iterable[str] | None = None) -> list[Target]:
-        return targets(self.config, only)
+        return targets(self.config, only, default_wanted=self.vault.has_credentials)
 
     # -- refreshing --------------------------------------------------------------------------
     async def refresh(self, only: Iterable[str] | None = None) -> Snapshot:
@@ -156,115 +228,204 @@ class Engine:
     async def _refresh_locked(self, target: Target) -> ProviderSnapshot:
         provider, account = target.provider, target.account
         now = self.clock()
-        state = await asyncio.to_thread(self.store.state, provider.id, account.account)
-        previous = state.snapshot if state else None
-        base = ProviderSnapshot(provider=provider.id, account=account.account, name=provider.name,
-                                status=Status.UNCONFIGURED)
-        if not account.enabled:
-            return await self._save(evolve(base, **{"status": Status.DISABLED}), state, 0, 0.0)
-        # Sources are found one at a time (discovery reads files, maybe a browser profile) and only
-        # while the previous one was not enough.
-        found = auth.credentials(provider, self._with_fresh(account), self.config)
-
-        async def next_credentials() -> Credentials | None:
-            return await asyncio.to_thread(next, found, None)
-
+        base = ProviderSnapshot(
+            provider=provider.id, account=account.account, name=provider.name, status=Status.UNCONFIGURED
+        )
         try:
-            creds: Credentials | None = await next_credentials()
+            state = await self._read_states(target.key)
+        except StoreUnavailableError as exc:
+            # No gate can be read or claimed: skip this fetch (politeness first); the last data stays.
+            last = self._last_seen.get(target.key)
+            return last or evolve(base, status=Status.STALE, error=exc.info())
+        previous = state.snapshot if state else None
+        if not account.enabled:
+            return await self._save(evolve(base, status=Status.DISABLED), 0, 0.0)
+        found = self.vault.open(provider, account)
+        try:
+            # Sources are found one at a time (discovery reads files, maybe a browser profile) and
+            # only while the previous one was not enough.
+            creds = await asyncio.to_thread(found.next)
         except AgentGaugeError as exc:
-            return await self._fail(target, previous, state, exc, None, now, gate=False)
+            return await self._fail(
+                target, previous, state, exc.bind(provider.id, account.account), None, now, gate=False
+            )
+        except Exception as exc:  # a bug in discovery: this account's internal error, not the whole refresh's
+            wrapped = self._internal(target, exc, (), "looking for credentials")
+            return await self._fail(target, previous, state, wrapped, None, now, gate=False)
         if creds is None:
             first = provider.auth[0] if provider.auth else None
-            error = ErrorInfo(kind=ErrorKind.AUTH, message=f"{provider.name}: no credentials found",
-                              hint=first.hint if first else "This provider needs no setup.")
-            return await self._save(evolve(base, **{"error": error}), state, 0, 0.0)
+            hint = first.hint if first else "This provider needs no setup."
+            if previous is not None and previous.last_success_at is not None:
+                return await self._no_credentials(target, previous, state, hint, now)
+            error = ErrorInfo(kind=ErrorKind.AUTH, message=f"{provider.name}: no credentials found", hint=hint)
+            return await self._save(evolve(base, error=error), 0, 0.0)
 
-        ts = now.timestamp()
-        hold = ts + provider.timeout * (len(provider.auth) + 1) + 5
-        claimed = await asyncio.to_thread(self.store.claim, provider.id, account.account, ts, hold)
+        # The gate counts from the claim, just before the request: a slow discovery (a browser
+        # profile, a keychain prompt) must not bring two requests closer than the minimum interval.
+        ts = self.clock().timestamp()
+        hold = ts + provider.timeout * (len(provider.auth) + 1) + 5 + MAX_QUEUED
+        claimed = await self._claim(Claim(provider.id, account.account, ts, hold))
         if not claimed:
             # Inside the minimum interval, Retry-After or back-off, or another process is fetching.
+            if state is not None:
+                self._gates[target.key] = max(self._gates.get(target.key, 0.0), state.next_allowed_at)
             if previous is not None and previous.status not in (Status.UNCONFIGURED, Status.DISABLED):
                 return previous
-            return evolve(base, **{"status": Status.STALE, "source": creds.source})
+            return await self._await_peer(
+                target, evolve(base, status=Status.STALE, source=creds.source, source_label=source_label(creds))
+            )
 
         errors: list[ProviderError] = []
         while creds is not None:
             raw: dict[str, Any] | None = None
             try:
-                raw = await self._fetch(target, creds)
-                usage = provider.parse(raw, self.clock())
+                raw = await self._fetch(target, found, creds)
+                usage = usable(provider.name, provider.parse(raw, self.clock()))
             except (AuthError, ChallengeError) as exc:
-                errors.append(self._finish_error(exc, creds, provider.id, account.account))
+                errors.append(found.finish_error(exc, creds))
                 try:  # the next auth source may still work
-                    creds = await next_credentials()
-                except AgentGaugeError:
+                    creds = await asyncio.to_thread(found.next)
+                except Exception:
                     creds = None  # a broken fallback must not hide the first source's error
                 continue
             except ProviderError as exc:
-                return await self._fail(target, previous, state, self._finish_error(exc, creds, provider.id),
-                                        (raw, creds), now)
-            except Exception as exc:  # a bug or an upstream shape no check caught: contain it
-                log.debug("unexpected error refreshing %s/%s", provider.id, account.account, exc_info=True)
-                wrapped = ParseError(f"{provider.name}: could not read the response ({type(exc).__name__})",
-                                     hint="This looks like an agentgauge bug or an upstream change; "
-                                          "run with --verbose and report it.")
+                return await self._fail(target, previous, state, found.finish_error(exc, creds), (raw, creds), now)
+            except AgentGaugeError as exc:  # a setting that cannot work (config), not an upstream problem
+                return await self._fail(target, previous, state, exc, None, now)
+            except Exception as exc:  # a bug no check caught: say so, never as upstream drift (parse)
+                wrapped = self._internal(target, exc, creds.secrets(), "reading the response")
                 return await self._fail(target, previous, state, wrapped, (raw, creds), now)
             fetched = self.clock()
-            snapshot = evolve(base, **{
-                "status": Status.OK, "plan": usage.plan, "source": creds.source, "windows": usage.windows,
-                "fetched_at": fetched, "last_success_at": fetched, "error": None,
-            })
-            if previous is not None and previous.status in (Status.STALE, Status.ERROR) and (
-                    state and state.failures):
+            snapshot = evolve(
+                base,
+                status=Status.OK,
+                plan=usage.plan,
+                source=creds.source,
+                source_label=source_label(creds),
+                windows=usage.windows,
+                balances=usage.balances,
+                breakdowns=usage.breakdowns,
+                warnings=usage.warnings,
+                note=usage.note,
+                fetched_at=fetched,
+                last_success_at=fetched,
+                failing_since=None,
+                error=None,
+            )
+            if previous is not None and previous.status in (Status.STALE, Status.ERROR) and state and state.failures:
                 log.info("%s/%s recovered", provider.id, account.account)
-            await asyncio.to_thread(self.store.record_samples, snapshot, fetched, self.config.heartbeat_seconds)
-            return await self._save(snapshot, state, 0, fetched.timestamp() + provider.min_interval)
+            # Samples, the forecast made from them and the state, in one transaction with other
+            # accounts'. The gate counts from the attempt's start, so an account scheduled every
+            # min_interval is never found still closed by the few seconds its own fetch took.
+            outcome = Outcome(
+                snapshot,
+                ts + provider.min_interval,
+                0,
+                sampled_at=fetched,
+                heartbeat_seconds=self.config.heartbeat_seconds,
+            )
+            return await self._save_outcome(outcome)
         return await self._fail(target, previous, state, errors[0], None, now)
 
-    async def _fetch(self, target: Target, creds: Credentials) -> dict[str, Any]:
+    async def _no_credentials(
+        self, target: Target, previous: ProviderSnapshot, state: Any, hint: str, now: datetime
+    ) -> ProviderSnapshot:
+        """No credential here, but data from before (a push: the browser extension, a status line;
+        or a login since removed): kept as is while the account's gate is closed (a fresh push holds
+        it), then shown ``stale`` like after any failed fetch, never wiped."""
+        if state is not None and state.next_allowed_at > now.timestamp():
+            return previous
+        fresh = await asyncio.to_thread(self.store.state, *target.key)  # a push may have landed meanwhile
+        if (
+            fresh is not None
+            and fresh.snapshot is not None
+            and fresh.snapshot.last_success_at != previous.last_success_at
+        ):
+            return fresh.snapshot
+        came_from = previous.source_label or previous.source or "an earlier fetch"
+        error = AuthError(
+            f"{target.provider.name}: no credentials found (the data shown came from {came_from})", hint=hint
+        )
+        return await self._fail(target, previous, state, error, None, now, gate=False)
+
+    @staticmethod
+    def _internal(target: Target, exc: Exception, secrets: Iterable[Secret], doing: str) -> InternalError:
+        """An exception no check anticipated: an ``internal`` error, logged once with its traceback
+        (scrubbed: an exception's text may quote a response that echoed a credential)."""
+        provider, account = target.provider, target.account.account
+        trace = scrub("".join(traceback.format_exception(exc)), secrets).rstrip()
+        log.error("internal error refreshing %s/%s (%s):\n%s", provider.id, account, doing, trace)
+        return InternalError(f"{provider.name}: agentgauge failed {doing} ({type(exc).__name__})")
+
+    # -- the store, in group commits (worker threads) -------------------------------------------
+    def _states_of(self, keys: list[tuple[str, str]]) -> list[AccountState | None]:
+        found = self.store.states_of(keys)
+        return [found.get(key) for key in keys]
+
+    def _save_batch(self, outcomes: list[Outcome]) -> list[ProviderSnapshot]:
+        """Samples, then each window's forecast from stored history (agentgauge.analytics: a failing
+        forecast never fails a refresh; through an outage the forecast comes with the next fetch),
+        then the states."""
+        return self.store.save_outcomes(outcomes, finish=self._forecast)
+
+    def _forecast(self, outcome: Outcome) -> ProviderSnapshot:
+        assert outcome.sampled_at is not None
+        return forecast_account(self.store, outcome.snapshot, outcome.sampled_at)
+
+    async def _save_outcome(self, outcome: Outcome) -> ProviderSnapshot:
+        self._gates[outcome.snapshot.key] = outcome.next_allowed_at
+        return await self._save_outcomes(outcome)
+
+    async def _await_peer(self, target: Target, pending: ProviderSnapshot) -> ProviderSnapshot:
+        """Another process holds the claim and we have no data: wait (bounded) for its result rather
+        than show an empty ``stale`` account."""
+        provider = target.provider
+        log.info("%s/%s: another process is fetching it; waiting for its result", *target.key)
+        deadline = asyncio.get_running_loop().time() + provider.timeout * (len(provider.auth) + 1) + 5
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(PEER_WAIT_STEP)
+            state = await asyncio.to_thread(self.store.state, provider.id, target.account.account)
+            if state is not None and state.snapshot is not None:
+                return state.snapshot
+        note = ErrorInfo(
+            kind=ErrorKind.TIMEOUT,
+            message=f"{provider.name}: another agentgauge process is fetching "
+            "this account and its result is not in yet",
+            hint="Run the command again in a few seconds.",
+        )
+        return evolve(pending, warnings=(note,))
+
+    async def _fetch(self, target: Target, found: AccountCredentials, creds: Credentials) -> dict[str, Any]:
         provider = target.provider
         ctx = FetchContext(
-            provider=provider, account=target.account.account, http=self.http,
-            settings=auth.plain_settings(provider, target.account, self.config), credentials=creds,
-            now=self.clock, log=logging.getLogger(f"agentgauge.providers.{provider.id}"),
-            tokens=_KeptTokens(self, provider.id, target.account.account),
+            provider=provider,
+            account=target.account.account,
+            http=self.client_for(creds),
+            settings=found.settings(),
+            credentials=creds,
+            now=self.clock,
+            log=_fetch_log(provider.id, creds.secrets()),
+            tokens=found.tokens,
         )
         try:
-            return await asyncio.wait_for(provider.fetch(ctx), timeout=provider.timeout)
+            async with fetch_deadline(provider.timeout):  # queued time for a host slot does not count
+                return await provider.fetch(ctx)
         except TimeoutError:
             raise FetchTimeoutError(f"{provider.name}: no answer within {provider.timeout:g} s") from None
 
-    def _with_fresh(self, account: AccountConfig) -> AccountConfig:
-        fresh = self._fresh.get((account.provider, account.account))
-        if fresh is None:
-            return account
-        values, expires_at, origin = fresh
-        label = f"{ORIGIN_PREFIX} ({origin})"
-        return replace(account, settings={**account.settings, **values},
-                       origins={**account.origins, **dict.fromkeys(values, label)},
-                       expires_at={**{k: v for k, v in account.expires_at.items() if k not in values},
-                                   **(dict.fromkeys(values, expires_at) if expires_at else {})})
-
-    @property
-    def secrets(self) -> SecretStore:
-        if self._secrets is None:
-            self._secrets = SecretStore()
-        return self._secrets
-
-    def _finish_error(self, exc: ProviderError, creds: Credentials, provider_id: str,
-                      account: str = "default") -> ProviderError:
-        """Scrub secrets from the message and give auth errors the fix for where the credential came from."""
-        exc.message = scrub(exc.message, creds.secrets())
-        if isinstance(exc, AuthError):
-            exc.hint = stored_hint(creds, provider_id, account, exc) or (
-                creds.auth.hint if exc.hint == AuthError.default_hint else exc.hint)
-        return exc
-
-    async def _fail(self, target: Target, previous: ProviderSnapshot | None, state: Any, exc: AgentGaugeError,
-                    raw_and_creds: tuple[dict[str, Any] | None, Credentials] | None, now: datetime,
-                    *, gate: bool = True) -> ProviderSnapshot:
+    async def _fail(
+        self,
+        target: Target,
+        previous: ProviderSnapshot | None,
+        state: Any,
+        exc: AgentGaugeError,
+        raw_and_creds: tuple[dict[str, Any] | None, Credentials] | None,
+        now: datetime,
+        *,
+        gate: bool = True,
+    ) -> ProviderSnapshot:
         provider, account = target.provider, target.account
+        exc.bind(provider.id, account.account)
         failures = (state.failures if state else 0) + 1
         has_data = previous is not None and previous.last_success_at is not None
         if failures == 1:  # log the transition into failing once; repeats stay quiet
@@ -272,50 +433,197 @@ class Engine:
         wait = backoff_seconds(provider.min_interval, failures)
         if isinstance(exc, RateLimitedError):
             wait = max(wait, exc.retry_after or RATE_LIMIT_FLOOR, provider.min_interval)
+        wait = min(wait, MAX_RETRY_AFTER)
         last_raw = None
-        if raw_and_creds is not None and raw_and_creds[0] is not None and isinstance(exc, ParseError):
+        if raw_and_creds is not None and raw_and_creds[0] is not None and isinstance(exc, ParseError | InternalError):
             raw, creds = raw_and_creds
             last_raw = scrub(dumps_raw(redact(raw, extra_keys=provider.redact_keys)), creds.secrets())
+        failing_since = (
+            previous.failing_since if previous and previous.failing_since and state and state.failures else now
+        )
         snapshot = ProviderSnapshot(
-            provider=provider.id, account=account.account, name=provider.name,
+            provider=provider.id,
+            account=account.account,
+            name=provider.name,
             status=Status.STALE if has_data else Status.ERROR,
             plan=previous.plan if has_data and previous else None,
             source=previous.source if has_data and previous else None,
+            source_label=previous.source_label if has_data and previous else None,
             windows=previous.windows if has_data and previous else (),
-            fetched_at=now, last_success_at=previous.last_success_at if previous else None,
+            balances=previous.balances if has_data and previous else (),
+            breakdowns=previous.breakdowns if has_data and previous else (),
+            fetched_at=now,
+            last_success_at=previous.last_success_at if previous else None,
+            failing_since=failing_since,
             error=exc.info(),
         )
         next_allowed = now.timestamp() + wait if gate else 0.0
-        return await self._save(snapshot, state, failures, next_allowed, last_raw)
+        return await self._save(snapshot, failures, next_allowed, last_raw)
 
-    async def _save(self, snapshot: ProviderSnapshot, state: Any, failures: int, next_allowed_at: float,
-                    last_raw: str | None = None) -> ProviderSnapshot:
-        await asyncio.to_thread(self.store.save_state, snapshot, next_allowed_at=next_allowed_at,
-                                failures=failures, last_raw=last_raw)
-        return snapshot
+    async def _save(
+        self, snapshot: ProviderSnapshot, failures: int, next_allowed_at: float, last_raw: str | None = None
+    ) -> ProviderSnapshot:
+        return await self._save_outcome(Outcome(snapshot, next_allowed_at, failures, last_raw))
+
+    async def capture(self, target: Target) -> Capture:
+        """Fetch one account for diagnosis when its gate is open (politeness still applies), keeping
+        the raw answer beside the parse outcome. The stored state is not changed."""
+        provider, account = target.provider, target.account
+        found = self.vault.open(provider, account)
+        creds = await asyncio.to_thread(found.next)
+        if creds is None:
+            return Capture(None, None, None, None, "no credentials found: nothing fetched", [])
+        secrets = creds.secrets()
+        ts = self.clock().timestamp()
+        claimed = await asyncio.to_thread(
+            self.store.claim, provider.id, account.account, ts, ts + provider.min_interval
+        )
+        if not claimed:
+            return Capture(
+                None,
+                creds.source,
+                None,
+                None,
+                "the account was fetched moments ago (minimum interval "
+                f"{provider.min_interval:g} s): try again later; the last failed answer is included "
+                "when there is one",
+                secrets,
+            )
+        raw: dict[str, Any] | None = None
+        try:
+            raw = await self._fetch(target, found, creds)
+            usage = usable(provider.name, provider.parse(raw, self.clock()))
+        except AgentGaugeError as exc:
+            if isinstance(exc, ProviderError):
+                found.finish_error(exc, creds)
+            return Capture(raw, creds.source, None, exc.info().model_dump(mode="json"), "fetched now", secrets)
+        except Exception as exc:
+            error = InternalError(f"{provider.name}: agentgauge failed reading the response ({type(exc).__name__})")
+            return Capture(raw, creds.source, None, error.info().model_dump(mode="json"), "fetched now", secrets)
+        return Capture(raw, creds.source, usage.model_dump(mode="json"), None, "fetched now", secrets)
 
     # -- scheduling (serve) -------------------------------------------------------------------
-    async def run_scheduler(self, stop: asyncio.Event, *, interval: float, tick: float = 5.0,
-                            on_tick: Callable[[], Any] | None = None) -> None:
+    def add_chore(self, name: str, every: float, run: Callable[[], Any]) -> Chore:
+        chore = self.chores[name] = Chore(name, every, run)
+        return chore
+
+    def run_chore(self, name: str) -> asyncio.Task[Any]:
+        """Start a chore now (unless it is running) and return its task."""
+        chore = self.chores[name]
+        if chore.task is None or chore.task.done():
+            chore.last = self._loop_time()
+
+            async def run() -> None:
+                try:
+                    await asyncio.to_thread(chore.run)
+                    chore.runs += 1
+                except Exception as exc:  # a chore failing (a broken log file...) must never stop the scheduler
+                    log.warning(
+                        "%s failed: %s",
+                        chore.name,
+                        getattr(exc, "message", None) or type(exc).__name__,
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )
+
+            chore.task = asyncio.create_task(run())
+        return chore.task
+
+    def _loop_time(self) -> float:
+        return self._monotonic() if self._monotonic is not None else asyncio.get_running_loop().time()
+
+    def due_at(self, target: Target, last_start: float, interval: float, loop_now: float, wall_now: datetime) -> float:
+        """When (loop time) an account is next due: every max(interval, minimum interval) after its last
+        start, and soon after a window's reset passes (the minimum interval still holds); never before
+        its gate opens, so a claim is not refused because discovery or the fetch took a while (a
+        refused claim would skip the account until the next interval: sampled every other tick)."""
+        every = max(target.account.refresh_interval or interval, target.provider.min_interval)  # per account too
+        due = last_start + every
+        state = self._last_seen.get(target.key)
+        if state is not None and state.fetched_at is not None:
+            resets = [w.resets_at for w in state.windows if w.resets_at and w.resets_at > state.fetched_at]
+            if resets:
+                reset = min(resets) + timedelta(seconds=RESET_GRACE)
+                due = min(
+                    due, max(last_start + target.provider.min_interval, loop_now + (reset - wall_now).total_seconds())
+                )
+        gate = self._gates.get(target.key)
+        if gate is not None:
+            due = max(due, loop_now + gate - wall_now.timestamp())
+        return due
+
+    async def _continue_cadence(self, started: dict[tuple[str, str], float], loop_now: float) -> None:
+        """On taking up the schedule (at start-up, or after the replica that had it died): each account's
+        last attempt as stored counts as its last start, so one poll per interval holds across restarts
+        and replicas rather than every account being fetched again at once."""
+        try:
+            states = await asyncio.to_thread(self.store.states)
+        except StoreUnavailableError:
+            return  # nothing known: accounts are due now, and their gates still hold
+        wall = self.clock()
+        for key, state in states.items():
+            snapshot = state.snapshot
+            if snapshot is None or snapshot.fetched_at is None or key in started:
+                continue
+            started[key] = loop_now - max(0.0, (wall - snapshot.fetched_at).total_seconds())
+            self._last_seen.setdefault(key, snapshot)
+
+    async def run_scheduler(
+        self,
+        stop: asyncio.Event,
+        *,
+        interval: float,
+        tick: float | None = None,
+        on_tick: Callable[[], Any] | None = None,
+        accounts: bool = True,
+        leading: Callable[[], bool] | None = None,
+        wake: Callable[[], asyncio.Event] | None = None,
+    ) -> None:
         """Refresh each account every ``interval`` seconds (never faster than its provider's
-        minimum), each on its own task so a slow provider never delays the others."""
+        minimum), each on its own task so a slow provider never delays the others; run the chores.
+        ``accounts=False`` (``refresh = "on-demand"``): only the chores, nothing is fetched.
+        ``leading``: whether this process schedules now (replicas on one database elect one,
+        agentgauge.leader); while it says no, nothing is fetched and only the chores every process
+        needs (``Chore.everywhere``) run. ``wake`` gives an event that ends the wait between passes
+        (a change of leader is acted on at once)."""
         running: dict[tuple[str, str], asyncio.Task[ProviderSnapshot]] = {}
         started: dict[tuple[str, str], float] = {}
-        loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            now = loop.time()
-            for target in self.targets():
-                task = running.get(target.key)
-                if task is not None and not task.done():
-                    continue
-                every = max(interval, target.provider.min_interval)
-                if now >= started.get(target.key, float("-inf")) + every:
-                    started[target.key] = now
-                    running[target.key] = asyncio.create_task(self.refresh_account(target))
-            if on_tick is not None:
-                on_tick()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=tick)
-        for task in running.values():
-            task.cancel()
-        await asyncio.gather(*running.values(), return_exceptions=True)
+        tick = self.scheduler_tick if tick is None else tick
+
+        def seen(snapshot: ProviderSnapshot) -> None:
+            self._last_seen[snapshot.key] = snapshot
+
+        self.listeners.append(seen)
+        led = False
+        try:
+            while not stop.is_set():
+                now = self._loop_time()
+                until = now + tick
+                events = [stop] if wake is None else [stop, wake()]  # before asking who leads: no change missed
+                lead = leading is None or leading()
+                if lead and not led and accounts:
+                    await self._continue_cadence(started, now)
+                led = lead
+                for target in await asyncio.to_thread(self.targets) if accounts and lead else ():
+                    task = running.get(target.key)
+                    if task is not None and not task.done():
+                        continue
+                    due = self.due_at(target, started.get(target.key, float("-inf")), interval, now, self.clock())
+                    if now >= due:
+                        started[target.key] = now
+                        running[target.key] = asyncio.create_task(self.refresh_account(target))
+                    else:
+                        until = min(until, due)
+                for chore in self.chores.values():
+                    if (lead or chore.everywhere) and now >= chore.last + chore.every:
+                        self.run_chore(chore.name)
+                if on_tick is not None:
+                    on_tick()
+                await _first_set(events, timeout=max(0.05, until - self._loop_time()))
+        finally:
+            self.listeners.remove(seen)
+            for task in running.values():
+                task.cancel()
+            for chore in self.chores.values():
+                if chore.task is not None:
+                    chore.task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)

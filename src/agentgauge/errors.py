@@ -2,6 +2,8 @@
 
     AgentGaugeError                      anything agentgauge reports to a user
      ├── ConfigError        (config)     a setting is missing or malformed
+     ├── StoreUnavailableError (internal) the database cannot be reached right now
+     ├── InternalError      (internal)   a bug in agentgauge (logged with its traceback), never a parse error
      └── ProviderError                   one fetch of one provider account failed
           ├── AuthError        (auth)          credentials missing, expired or rejected
           ├── RateLimitedError (rate_limited)  the provider throttled us; carries retry_after
@@ -12,8 +14,9 @@
           ├── ParseError       (parse)         the response is not the shape we know; names the field
           └── ProviderConfigError (config)     a provider setting is invalid (bad region...)
 
-Adapters raise exactly these; the engine maps each to a status and a retry policy.
-Messages never hold a secret: they are built from status codes, field names and
+Adapters raise exactly these; the engine maps each to a status and a retry policy and binds
+``provider``/``account`` as attributes (``exc.bind``), so context never has to be read back out
+of a message. Messages never hold a secret: they are built from status codes, field names and
 redacted text only. Each error carries a ``hint`` telling the user what to do.
 """
 
@@ -33,10 +36,18 @@ class AgentGaugeError(Exception):
     kind: ErrorKind = ErrorKind.UPSTREAM
     default_hint = "Check the logs with --verbose for details."
 
+    provider: str | None = None
+    account: str | None = None
+
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint or self.default_hint
+
+    def bind(self, provider: str, account: str) -> AgentGaugeError:
+        """Attach which provider account this error belongs to (the engine does, once)."""
+        self.provider, self.account = provider, account
+        return self
 
     def info(self) -> ErrorInfo:
         from .models import ErrorInfo
@@ -47,6 +58,21 @@ class AgentGaugeError(Exception):
 class ConfigError(AgentGaugeError):
     kind = ErrorKind.CONFIG
     default_hint = "Fix the configuration file (agentgauge doctor shows where it is)."
+
+
+class InternalError(AgentGaugeError):
+    """An exception no check anticipated: a bug in agentgauge, reported as one (not as upstream drift)."""
+
+    kind = ErrorKind.INTERNAL
+    default_hint = "This is an agentgauge bug; the log has the traceback. Please report it."
+
+
+class StoreUnavailableError(AgentGaugeError):
+    """The database is down or unreachable (PostgreSQL outage, SQLite locked or failing disk).
+    Reads raise it; writes are kept in memory and retried (see ``agentgauge.store``)."""
+
+    kind = ErrorKind.INTERNAL
+    default_hint = "Check that the database is running and reachable; agentgauge reconnects on its own."
 
 
 class ProviderError(AgentGaugeError):
@@ -102,9 +128,7 @@ class ChallengeError(UpstreamError):
 
 class ParseError(ProviderError):
     kind = ErrorKind.PARSE
-    default_hint = (
-        "The provider changed its response format. Update agentgauge; the last good data stays shown."
-    )
+    default_hint = "The provider changed its response format. Update agentgauge; the last good data stays shown."
 
     def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

@@ -21,3 +21,4 @@ class ErrorKind(StrEnum):
     UPSTREAM = "upstream"
     PARSE = "parse"
     CONFIG = "config"
+    INTERNAL = "internal"  # a bug in agentgauge, not a provider problem: logged with its traceback

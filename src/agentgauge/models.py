@@ -14,10 +14,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from .kinds import ErrorKind, Status
 
-__all__ = ["SCHEMA", "ErrorInfo", "ErrorKind", "ProviderSnapshot", "Snapshot", "Status", "Usage", "Window",
-           "evolve", "utc_iso"]
+__all__ = [
+    "SCHEMA",
+    "Balance",
+    "Breakdown",
+    "BreakdownItem",
+    "ErrorInfo",
+    "ErrorKind",
+    "Incident",
+    "ProviderSnapshot",
+    "Snapshot",
+    "Status",
+    "Usage",
+    "Window",
+    "evolve",
+    "utc_iso",
+]
 
-SCHEMA = "agentgauge.snapshot.v1"
+# v2 added balances, breakdowns, warnings, source_label, failing_since, machine/seen_from and the
+# window flags ``unlimited``/``reset_pending`` (docs/snapshot.md lists the changes).
+SCHEMA = "agentgauge.snapshot.v2"
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -41,6 +57,29 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Forecast(_Frozen):
+    """Where a window will stand at its reset (docs/forecast.md). ``pace_pct`` is where linear pace
+    would put usage now (the dashboard's pace marker); ``pace`` is used / that. The interval
+    ``low_pct``-``high_pct`` is p10-p90 of the usage at the reset (uncapped: it measures demand);
+    ``runs_out_at`` is the expected time of reaching 100 %, set when that is before the reset."""
+
+    verdict: str  # ok | watch | will_run_out | surplus | learning
+    pace_pct: float
+    pace: float | None = None
+    low_pct: float | None = None
+    expected_pct: float | None = None
+    high_pct: float | None = None
+    runs_out_at: datetime | None = None
+    rate_pct_per_hour: float | None = None
+    made_at: datetime
+
+    _norm_times = field_validator("runs_out_at", "made_at")(_whole_seconds)
+
+    @field_serializer("runs_out_at", "made_at")
+    def _ser_times(self, value: datetime | None) -> str | None:
+        return utc_iso(value)
+
+
 class Window(_Frozen):
     """One usage window (a 5-hour session, a weekly cap, a monthly credit pool...)."""
 
@@ -52,6 +91,12 @@ class Window(_Frozen):
     used: float | None = None
     limit: float | None = None
     unit: str | None = None
+    # The plan has no cap on this meter (Warp "Unlimited"): shown as unlimited, never as 0 %.
+    unlimited: bool = False
+    # ``resets_at`` has passed and no fetch has confirmed the new cycle yet: shown as 0 % used
+    # ("reset, confirming...") rather than the old number. Set by the query layer, never stored.
+    reset_pending: bool = False
+    forecast: Forecast | None = None  # from stored history when new data arrives (never from a parse)
 
     _norm_resets_at = field_validator("resets_at")(_whole_seconds)
 
@@ -60,10 +105,66 @@ class Window(_Frozen):
         return utc_iso(value)
 
 
+class Balance(_Frozen):
+    """Money or credits that are what they are, not a percent window: a prepaid balance, a key's
+    spending limit, a credit block. ``remaining``/``used``/``limit`` are in ``unit`` (``usd``,
+    ``credits``...); ``period`` names the cycle a limit applies to (``monthly``, ``daily``), if any."""
+
+    id: str
+    label: str
+    unit: str
+    remaining: float | None = None
+    used: float | None = None
+    limit: float | None = None
+    period: str | None = None
+    resets_at: datetime | None = None
+    expires_at: datetime | None = None
+    unlimited: bool = False
+
+    _norm_times = field_validator("resets_at", "expires_at")(_whole_seconds)
+
+    @field_serializer("resets_at", "expires_at")
+    def _ser_times(self, value: datetime | None) -> str | None:
+        return utc_iso(value)
+
+
+class BreakdownItem(_Frozen):
+    key: str
+    value: float
+    label: str | None = None
+    limit: float | None = None
+
+
+class Breakdown(_Frozen):
+    """A provider's own split of a meter: tokens per day (Codex), calls per tool (z.ai)."""
+
+    id: str
+    label: str
+    unit: str | None = None
+    items: tuple[BreakdownItem, ...] = ()
+
+
 class ErrorInfo(_Frozen):
     kind: ErrorKind
     message: str
     hint: str
+
+
+class Incident(_Frozen):
+    """An open incident (or maintenance in progress) on the provider's status page, set by the query
+    layer from the server's status-page checks (never stored with an account; docs/snapshot.md)."""
+
+    status: str  # the page's word: investigating | identified | monitoring | in_progress | degraded ...
+    impact: str  # none | minor | major | critical | maintenance
+    title: str
+    url: str | None = None
+    started_at: datetime | None = None
+
+    _norm_started = field_validator("started_at")(_whole_seconds)
+
+    @field_serializer("started_at")
+    def _ser_started(self, value: datetime | None) -> str | None:
+        return utc_iso(value)
 
 
 class ProviderSnapshot(_Frozen):
@@ -75,14 +176,27 @@ class ProviderSnapshot(_Frozen):
     status: Status
     plan: str | None = None
     source: str | None = None
+    source_label: str | None = None  # the source in words: "Claude Code login", "browser cookie (Firefox)"
     windows: tuple[Window, ...] = ()
+    balances: tuple[Balance, ...] = ()
+    breakdowns: tuple[Breakdown, ...] = ()
     fetched_at: datetime | None = None
     last_success_at: datetime | None = None
+    failing_since: datetime | None = None  # the first failure of the current run of failures
     error: ErrorInfo | None = None
+    # Parts of an otherwise good response that did not parse (upstream drift): the rest is shown.
+    warnings: tuple[ErrorInfo, ...] = ()
+    incident: Incident | None = None  # an open incident on the provider's status page (query layer)
+    note: str | None = None  # the provider's word on its data when it has none yet ("no data yet")
+    # On a hub (docs/hub.md): the machine whose push is shown, and every machine that pushes this
+    # account (one account seen from several machines is merged by its fingerprint). None/() for
+    # accounts this server fetches itself.
+    machine: str | None = None
+    seen_from: tuple[str, ...] = ()
 
-    _norm_times = field_validator("fetched_at", "last_success_at")(_whole_seconds)
+    _norm_times = field_validator("fetched_at", "last_success_at", "failing_since")(_whole_seconds)
 
-    @field_serializer("fetched_at", "last_success_at")
+    @field_serializer("fetched_at", "last_success_at", "failing_since")
     def _ser_times(self, value: datetime | None) -> str | None:
         return utc_iso(value)
 
@@ -116,6 +230,12 @@ class Usage(_Frozen):
 
     windows: tuple[Window, ...] = ()
     plan: str | None = None
+    balances: tuple[Balance, ...] = ()
+    breakdowns: tuple[Breakdown, ...] = ()
+    warnings: tuple[ErrorInfo, ...] = ()  # windows/fields that did not parse while others did
+    # The source answered but has nothing to show yet ("no quota data yet: use AI Assistant once"):
+    # an ok account with a note, not an error.
+    note: str | None = None
 
 
 def evolve(model: _M, **changes: Any) -> _M:

@@ -63,12 +63,51 @@ def redact(data: Any, *, extra_keys: Iterable[str] = ()) -> Any:
     return data
 
 
+MIN_FRAGMENT = 6  # shorter parts of a secret are too common to remove from text without mangling it
+# Prefixes that say what a credential is: an upstream may echo the value without them.
+KNOWN_PREFIXES = ("sk-ant-sid01-", "sk-ant-oat01-", "sk-ant-ort01-", "sk-ant-api03-", "sk-ant-", "sk-proj-", "sk-")
+_PARTS = re.compile(r"[.:;=\s]+")
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
+
+
+def fragments(value: str) -> list[str]:
+    """The pieces of a structured secret an upstream may echo on their own, longest first: the
+    value itself, the id and secret halves of an ``id.secret`` key, a JWT's three parts, a
+    session key without its ``sk-ant-sid01-`` prefix, each cookie value of a Cookie header (not
+    the cookie names: hints name them). Pieces shorter than :data:`MIN_FRAGMENT` are left alone."""
+    value = value.strip()
+    if value.lower().startswith("bearer "):
+        value = value[7:].strip()
+    values: list[str] = []
+    for item in value.split(";"):
+        item = item.strip()
+        name, sep, rest = item.partition("=")
+        if sep and rest.strip("=") and _COOKIE_NAME.match(name):
+            values.append(rest)  # a cookie: the value is the secret, the name is not
+        else:
+            values.append(item)
+    found = {value}
+    for text in values:
+        for piece in (text, *_PARTS.split(text)):
+            found.add(piece)
+            for prefix in KNOWN_PREFIXES:
+                if piece.startswith(prefix):
+                    found.add(piece[len(prefix) :])
+                    break
+    return sorted((f for f in found if len(f) >= MIN_FRAGMENT), key=len, reverse=True)
+
+
 def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
-    """Remove every known secret value from a free-text message (e.g. an echoed error body)."""
+    """Remove every known secret value, and the parts of it an upstream may echo alone
+    (:func:`fragments`), from a free-text message, a stored response or a log line."""
+    pieces: set[str] = set()
     for item in secrets:
         value = item.reveal() if isinstance(item, Secret) else item
         if value and len(value) >= 4:
-            text = text.replace(value, MASK)
+            pieces.add(value)
+            pieces.update(fragments(value))
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, MASK)
     return _TOKENISH.sub(MASK, text)
 
 

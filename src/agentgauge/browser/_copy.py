@@ -50,9 +50,10 @@ def copy_database(src: Path, dest_dir: Path, *, what: str) -> Path:
     ``what`` names the browser and profile in messages ("Firefox profile default-release").
     """
     if not src.exists():
-        raise BrowserError(f"{what}: {src.name} not found ({src})",
-                           hint="Open the browser with this profile once, or pick another profile "
-                                "with AGENTGAUGE_BROWSER_PROFILE.")
+        raise BrowserError(
+            f"{what}: {src.name} not found ({src})",
+            hint="Open the browser with this profile once, or pick another profile with AGENTGAUGE_BROWSER_PROFILE.",
+        )
     dest_dir.mkdir(parents=True, exist_ok=True)
     copy = dest_dir / src.name
     try:
@@ -64,13 +65,19 @@ def copy_database(src: Path, dest_dir: Path, *, what: str) -> Path:
     except PermissionError as exc:
         # On Windows a running Chrome opens its cookie file without sharing it.
         locked = sys.platform == "win32" or exc.errno == errno.EBUSY
-        hint = ("Close the browser (Chrome on Windows keeps its cookie file locked while it runs), "
-                "or use Firefox" if locked else "Check the file's permissions")
-        raise BrowserError(f"{what}: cannot read {src} (permission denied or locked)",
-                           hint=hint + "; or paste the value with `agentgauge auth set PROVIDER`.") from exc
+        hint = (
+            "Close the browser (Chrome on Windows keeps its cookie file locked while it runs), or use Firefox"
+            if locked
+            else "Check the file's permissions"
+        )
+        raise BrowserError(
+            f"{what}: cannot read {src} (permission denied or locked)",
+            hint=hint + "; or paste the value with `agentgauge auth set PROVIDER`.",
+        ) from exc
     except OSError as exc:
-        raise BrowserError(f"{what}: cannot read {src} ({exc.strerror or type(exc).__name__})",
-                           hint="Check the file and its folder.") from exc
+        raise BrowserError(
+            f"{what}: cannot read {src} ({exc.strerror or type(exc).__name__})", hint="Check the file and its folder."
+        ) from exc
     return copy
 
 
@@ -85,6 +92,8 @@ def open_copy(copy: Path, original: Path, *, what: str) -> sqlite3.Connection:
 
 
 def corrupt(original: Path, what: str, exc: Exception) -> BrowserError:
-    return BrowserError(f"{what}: {original} is not a readable SQLite database ({exc})",
-                        hint="The browser may be mid-write: refresh again. If it persists, the file is damaged; "
-                             "pick another profile with AGENTGAUGE_BROWSER_PROFILE.")
+    return BrowserError(
+        f"{what}: {original} is not a readable SQLite database ({exc})",
+        hint="The browser may be mid-write: refresh again. If it persists, the file is damaged; "
+        "pick another profile with AGENTGAUGE_BROWSER_PROFILE.",
+    )

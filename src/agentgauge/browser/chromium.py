@@ -31,28 +31,35 @@ def v20_error(profile: Profile, provider_id: str, site: str) -> BrowserError:
         f"{profile.label}: the {site} cookies use Chrome's app-bound encryption (v20, Windows Chrome 127+), "
         "which only Chrome itself can decrypt",
         hint=f"Log in to {site} in Firefox (or Edge), or set AGENTGAUGE_BROWSER=firefox. "
-             + MANUAL_HINT.format(provider=provider_id),
+        + MANUAL_HINT.format(provider=provider_id),
         blocking=True,
     )
 
 
 def _decrypt_error(profile: Profile, provider_id: str, site: str, prefix: bytes, detail: str) -> BrowserError:
     if sys.platform == "darwin":
-        why = ("the macOS Keychain did not release the browser's 'Safe Storage' key (the access prompt was "
-               "denied, or there is no GUI session to show it)")
+        why = (
+            "the macOS Keychain did not release the browser's 'Safe Storage' key (the access prompt was "
+            "denied, or there is no GUI session to show it)"
+        )
         hint = "Run agentgauge once from a logged-in desktop session and choose 'Always Allow'."
     elif sys.platform == "win32":
         why = "Windows DPAPI could not unwrap the browser's key (another user account, or a roaming profile)"
         hint = "Run agentgauge as the user who owns the browser profile."
     elif prefix == b"v11":
-        why = ("they are encrypted (v11) with a password kept in the desktop keyring (GNOME Keyring/KWallet), "
-               "which is locked or unreachable (no D-Bus session)")
+        why = (
+            "they are encrypted (v11) with a password kept in the desktop keyring (GNOME Keyring/KWallet), "
+            "which is locked or unreachable (no D-Bus session)"
+        )
         hint = "Run agentgauge inside your unlocked desktop session (DBUS_SESSION_BUS_ADDRESS set)."
     else:
         why = "the cookie values could not be decrypted"
         hint = "Log in to the site again in this browser."
-    return BrowserError(f"{profile.label}: cannot decrypt the {site} cookies: {why} ({detail})",
-                        hint=f"{hint} {MANUAL_HINT.format(provider=provider_id)}", blocking=True)
+    return BrowserError(
+        f"{profile.label}: cannot decrypt the {site} cookies: {why} ({detail})",
+        hint=f"{hint} {MANUAL_HINT.format(provider=provider_id)}",
+        blocking=True,
+    )
 
 
 def read_cookies(profile: Profile, domains: tuple[str, ...], *, provider_id: str, site: str) -> list[Cookie]:
@@ -91,8 +98,9 @@ def read_cookies(profile: Profile, domains: tuple[str, ...], *, provider_id: str
     return cookies
 
 
-def _decrypt(copy: Path, profile: Profile, domains: tuple[str, ...], provider_id: str, site: str,
-             prefix: bytes) -> dict[tuple[str, str], str]:
+def _decrypt(
+    copy: Path, profile: Profile, domains: tuple[str, ...], provider_id: str, site: str, prefix: bytes
+) -> dict[tuple[str, str], str]:
     import rookiepy  # a Rust extension: only loaded when there is something to decrypt
 
     key_file = profile.key_file()
@@ -103,8 +111,9 @@ def _decrypt(copy: Path, profile: Profile, domains: tuple[str, ...], provider_id
             found = rookiepy.any_browser(str(copy), list(domains))
     except Exception as exc:  # rookiepy raises plain RuntimeError/OSError with its own text
         raise _decrypt_error(profile, provider_id, site, prefix, type(exc).__name__) from exc
-    return {(str(c.get("domain", "")).lstrip(".").lower(), str(c.get("name", ""))): str(c.get("value") or "")
-            for c in found}
+    return {
+        (str(c.get("domain", "")).lstrip(".").lower(), str(c.get("name", ""))): str(c.get("value") or "") for c in found
+    }
 
 
 def read_local_storage(profile: Profile, origin: str, keys: tuple[str, ...]) -> dict[str, str]:
@@ -120,8 +129,10 @@ def read_local_storage(profile: Profile, origin: str, keys: tuple[str, ...]) -> 
             # Copy first: the live folder holds a LOCK file and Chromium rewrites .log/.ldb files.
             shutil.copytree(source, copy, ignore=shutil.ignore_patterns("LOCK"))
         except (OSError, shutil.Error) as exc:
-            raise BrowserError(f"{profile.label}: cannot read {source} ({type(exc).__name__})",
-                               hint="Check the folder's permissions, or close the browser and refresh.") from exc
+            raise BrowserError(
+                f"{profile.label}: cannot read {source} ({type(exc).__name__})",
+                hint="Check the folder's permissions, or close the browser and refresh.",
+            ) from exc
         newest: dict[str, tuple[int, str]] = {}
         try:
             with LocalStorageReader(copy) as reader:
@@ -132,7 +143,8 @@ def read_local_storage(profile: Profile, origin: str, keys: tuple[str, ...]) -> 
                     if seen is None or record.leveldb_seq_number > seen[0]:
                         newest[record.script_key] = (record.leveldb_seq_number, record.value)
         except (ValueError, OSError, EOFError, IndexError) as exc:
-            raise BrowserError(f"{profile.label}: {source} is not a readable localStorage database "
-                               f"({type(exc).__name__})",
-                               hint="Close the browser and refresh; if it persists the folder is damaged.") from exc
+            raise BrowserError(
+                f"{profile.label}: {source} is not a readable localStorage database ({type(exc).__name__})",
+                hint="Close the browser and refresh; if it persists the folder is damaged.",
+            ) from exc
     return {key: value for key, (_, value) in newest.items()}

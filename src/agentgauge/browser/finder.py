@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..providers import BrowserLogin as Site
+from ..providers import CookieRule
 from . import chromium, firefox
 from ._copy import Cookie, epoch, host_matches
 from .errors import MANUAL_HINT, BrowserError
 from .profiles import BROWSER_NAMES, FIREFOX, Profile, browser_order, discover_profiles
-from .sites import CookieRule, Site, site_for
 
 OFF = ("off", "none", "no", "false", "0")
 
@@ -29,7 +30,7 @@ class BrowserCredentials:
 # (provider, profile path) -> (stamp of the files read, result). Discovery runs on every
 # refresh of every provider; re-reading only when a file changed keeps it cheap and avoids
 # repeated macOS Keychain prompts.
-_CACHE: dict[tuple[str, Path], tuple[tuple[object, ...], BrowserCredentials | BrowserError | None]] = {}
+_CACHE: dict[tuple[str, Site, Path], tuple[tuple[object, ...], BrowserCredentials | BrowserError | None]] = {}
 
 
 def _stat(path: Path) -> tuple[str, int, int] | None:
@@ -83,8 +84,11 @@ def _storage_value(raw: str) -> str:
 def pick_cookie(rule: CookieRule, cookies: list[Cookie], now: datetime) -> tuple[str, datetime | None] | None:
     """The rule's value from ``cookies`` (default container first), or None. Expired cookies
     (Firefox keeps them until its next cleanup) are ignored."""
-    live = [c for c in cookies if host_matches(c.host, rule.domains) and c.value
-            and (c.expires_at is None or c.expires_at > now)]
+    live = [
+        c
+        for c in cookies
+        if host_matches(c.host, rule.domains) and c.value and (c.expires_at is None or c.expires_at > now)
+    ]
     by_name: dict[str, Cookie] = {}
     for cookie in live:
         by_name.setdefault(cookie.name, cookie)
@@ -107,7 +111,7 @@ def pick_cookie(rule: CookieRule, cookies: list[Cookie], now: datetime) -> tuple
     return None
 
 
-def _read_profile(site: Site, profile: Profile, now: datetime) -> BrowserCredentials | None:
+def _read_profile(provider_id: str, site: Site, profile: Profile, now: datetime) -> BrowserCredentials | None:
     values: dict[str, str] = {}
     expiries: list[datetime] = []
     if site.cookies:
@@ -115,7 +119,7 @@ def _read_profile(site: Site, profile: Profile, now: datetime) -> BrowserCredent
         if profile.family == FIREFOX:
             cookies = firefox.read_cookies(profile, domains)
         else:
-            cookies = chromium.read_cookies(profile, domains, provider_id=site.provider_id, site=site.label)
+            cookies = chromium.read_cookies(profile, domains, provider_id=provider_id, site=site.label)
         for rule in site.cookies:
             picked = pick_cookie(rule, cookies, now)
             if picked is not None and rule.setting not in values:
@@ -138,15 +142,15 @@ def _read_profile(site: Site, profile: Profile, now: datetime) -> BrowserCredent
     return BrowserCredentials(values, profile.label, min(expiries, default=None))
 
 
-def _read_cached(site: Site, profile: Profile, now: datetime) -> BrowserCredentials | None:
-    key = (site.provider_id, profile.path)
+def _read_cached(provider_id: str, site: Site, profile: Profile, now: datetime) -> BrowserCredentials | None:
+    key = (provider_id, site, profile.path)
     stamp = _stamp(profile, site)
     cached = _CACHE.get(key)
     if cached is not None and cached[0] == stamp:
         result = cached[1]
     else:
         try:
-            result = _read_profile(site, profile, now)
+            result = _read_profile(provider_id, site, profile, now)
         except BrowserError as exc:
             result = exc
         _CACHE[key] = (stamp, result)
@@ -157,8 +161,27 @@ def _read_cached(site: Site, profile: Profile, now: datetime) -> BrowserCredenti
     return result
 
 
+def login_of(provider_id: str) -> Site:
+    """Where a registered provider declares its web login (its first auth source with one)."""
+    from ..errors import ConfigError
+    from ..providers import registry
+
+    try:
+        provider = registry.get(provider_id)
+    except ConfigError:
+        provider = None
+    login = next((a.browser for a in provider.auth if a.browser), None) if provider else None
+    if login is None:
+        raise BrowserError(
+            f"agentgauge does not know where {provider_id} keeps a browser login",
+            hint=f"Set the credential with `agentgauge auth set {provider_id}`.",
+        )
+    return login
+
+
 def find_credentials(
     provider_id: str,
+    site: Site | None = None,
     *,
     browser: str | None = None,
     profile: str | None = None,
@@ -171,23 +194,22 @@ def find_credentials(
     ``env``. Only files below ``home`` (or ``AGENTGAUGE_FIREFOX_ROOT``) are read, never written.
     Raises BrowserError when nothing is found, naming what was tried and what to do.
     """
+    site = site or login_of(provider_id)
     env = os.environ if env is None else env
     home = Path.home() if home is None else home
     browser = browser if browser is not None else (env.get("AGENTGAUGE_BROWSER") or None)
     profile = profile if profile is not None else (env.get("AGENTGAUGE_BROWSER_PROFILE") or None)
-    site = site_for(provider_id)
-    if site is None:
-        raise BrowserError(f"agentgauge does not know where {provider_id} keeps a browser login",
-                           hint=f"Set the credential with `agentgauge auth set {provider_id}`.")
     if browser and browser.strip().lower() in OFF:
-        raise BrowserError("Browser import is turned off (AGENTGAUGE_BROWSER)",
-                           hint="Unset AGENTGAUGE_BROWSER to let agentgauge look in your browsers.")
+        raise BrowserError(
+            "Browser import is turned off (AGENTGAUGE_BROWSER)",
+            hint="Unset AGENTGAUGE_BROWSER to let agentgauge look in your browsers.",
+        )
     explicit = bool(profile) or len(browser_order(browser)) == 1
     profiles, problems = discover_profiles(home, env, browser=browser, profile=profile)
     now = datetime.now(UTC)
     for candidate in profiles:
         try:
-            found = _read_cached(site, candidate, now)
+            found = _read_cached(provider_id, site, candidate, now)
         except BrowserError as exc:
             exc.blocking = exc.blocking or explicit
             problems.append(exc)
@@ -199,6 +221,7 @@ def find_credentials(
         raise (blocking or problems)[0]
     first = BROWSER_NAMES[browser_order(browser)[0]]
     where = f"in {', '.join(p.label for p in profiles)}" if profiles else f"(no browser profile found below {home})"
-    raise BrowserError(f"No {site.label} login found {where}",
-                       hint=f"Log in to {site.label} in {first}, then press Refresh. "
-                            + MANUAL_HINT.format(provider=provider_id))
+    raise BrowserError(
+        f"No {site.label} login found {where}",
+        hint=f"Log in to {site.label} in {first}, then press Refresh. " + MANUAL_HINT.format(provider=provider_id),
+    )

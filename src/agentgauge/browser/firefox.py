@@ -40,8 +40,11 @@ def read_cookies(profile: Profile, domains: tuple[str, ...]) -> list[Cookie]:
     # Container tabs store their own cookies (originAttributes "^userContextId=N"); the
     # default container's session is the one the user most likely means.
     rows.sort(key=lambda r: (r[4] or "") != "")
-    return [Cookie(host, name, value or "", epoch(_expiry_seconds(expiry)))
-            for host, name, value, expiry, _ in rows if host_matches(host, domains)]
+    return [
+        Cookie(host, name, value or "", epoch(_expiry_seconds(expiry)))
+        for host, name, value, expiry, _ in rows
+        if host_matches(host, domains)
+    ]
 
 
 def _expiry_seconds(expiry: int | None) -> float | None:
@@ -92,7 +95,8 @@ def read_local_storage(profile: Profile, origin: str, keys: tuple[str, ...]) -> 
             try:
                 rows = conn.execute(
                     f"SELECT key, value, compression_type, conversion_type FROM data "
-                    f"WHERE key IN ({','.join('?' for _ in keys)})", keys,
+                    f"WHERE key IN ({','.join('?' for _ in keys)})",
+                    keys,
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise corrupt(db, profile.label, exc) from exc
@@ -104,7 +108,9 @@ def read_local_storage(profile: Profile, origin: str, keys: tuple[str, ...]) -> 
             try:
                 found[key] = decode_value(value, compression, conversion)
             except Exception as exc:  # malformed UTF-8/16 or snappy (cramjam's DecompressionError)
-                raise BrowserError(f"{profile.label}: the localStorage value '{key}' of {origin} cannot be "
-                                   f"decoded ({type(exc).__name__})",
-                                   hint="Log in to the site again in this browser, then refresh.") from exc
+                raise BrowserError(
+                    f"{profile.label}: the localStorage value '{key}' of {origin} cannot be "
+                    f"decoded ({type(exc).__name__})",
+                    hint="Log in to the site again in this browser, then refresh.",
+                ) from exc
     return found

@@ -20,8 +20,13 @@ from .errors import BrowserError
 FIREFOX = "firefox"
 # Display names; the key is what AGENTGAUGE_BROWSER accepts.
 BROWSER_NAMES: dict[str, str] = {
-    "firefox": "Firefox", "chrome": "Chrome", "chromium": "Chromium", "brave": "Brave",
-    "edge": "Edge", "vivaldi": "Vivaldi", "arc": "Arc",
+    "firefox": "Firefox",
+    "chrome": "Chrome",
+    "chromium": "Chromium",
+    "brave": "Brave",
+    "edge": "Edge",
+    "vivaldi": "Vivaldi",
+    "arc": "Arc",
 }
 # The automatic order. Firefox first everywhere: its cookies are plain text (no keyring,
 # Keychain prompt or Windows app-bound encryption), then the Chromium family by popularity.
@@ -31,22 +36,27 @@ DEFAULT_ORDER: tuple[str, ...] = ("firefox", "chrome", "chromium", "brave", "edg
 # ~/Library/Application Support), Windows (below %LOCALAPPDATA%).
 _CHROMIUM_LINUX: dict[str, tuple[str, ...]] = {
     "chrome": (".config/google-chrome", ".var/app/com.google.Chrome/config/google-chrome"),
-    "chromium": (".config/chromium", "snap/chromium/common/chromium",
-                 ".var/app/org.chromium.Chromium/config/chromium"),
-    "brave": (".config/BraveSoftware/Brave-Browser",
-              ".var/app/com.brave.Browser/config/BraveSoftware/Brave-Browser"),
+    "chromium": (".config/chromium", "snap/chromium/common/chromium", ".var/app/org.chromium.Chromium/config/chromium"),
+    "brave": (".config/BraveSoftware/Brave-Browser", ".var/app/com.brave.Browser/config/BraveSoftware/Brave-Browser"),
     "edge": (".config/microsoft-edge", ".var/app/com.microsoft.Edge/config/microsoft-edge"),
     "vivaldi": (".config/vivaldi",),
     "arc": (),
 }
 _CHROMIUM_MAC: dict[str, tuple[str, ...]] = {
-    "chrome": ("Google/Chrome",), "chromium": ("Chromium",), "brave": ("BraveSoftware/Brave-Browser",),
-    "edge": ("Microsoft Edge",), "vivaldi": ("Vivaldi",), "arc": ("Arc/User Data",),
+    "chrome": ("Google/Chrome",),
+    "chromium": ("Chromium",),
+    "brave": ("BraveSoftware/Brave-Browser",),
+    "edge": ("Microsoft Edge",),
+    "vivaldi": ("Vivaldi",),
+    "arc": ("Arc/User Data",),
 }
 _CHROMIUM_WIN: dict[str, tuple[str, ...]] = {
-    "chrome": ("Google/Chrome/User Data",), "chromium": ("Chromium/User Data",),
-    "brave": ("BraveSoftware/Brave-Browser/User Data",), "edge": ("Microsoft/Edge/User Data",),
-    "vivaldi": ("Vivaldi/User Data",), "arc": (),  # Arc is a Store app: see _arc_windows
+    "chrome": ("Google/Chrome/User Data",),
+    "chromium": ("Chromium/User Data",),
+    "brave": ("BraveSoftware/Brave-Browser/User Data",),
+    "edge": ("Microsoft/Edge/User Data",),
+    "vivaldi": ("Vivaldi/User Data",),
+    "arc": (),  # Arc is a Store app: see _arc_windows
 }
 _PROFILE_DIR = re.compile(r"^(Default|Profile \d+)$")
 
@@ -111,8 +121,11 @@ def firefox_roots(home: Path, env: Mapping[str, str], platform: str) -> list[Pat
     elif platform == "win32":
         roots.append(_win_dir(env, home, "APPDATA", "AppData/Roaming") / "Mozilla/Firefox")
     else:
-        roots += [home / ".mozilla/firefox", home / "snap/firefox/common/.mozilla/firefox",
-                  home / ".var/app/org.mozilla.firefox/.mozilla/firefox"]
+        roots += [
+            home / ".mozilla/firefox",
+            home / "snap/firefox/common/.mozilla/firefox",
+            home / ".var/app/org.mozilla.firefox/.mozilla/firefox",
+        ]
         # Inside the jlesage container HOME is /config and the profile is /config/profile.
         if (home / "profile" / "cookies.sqlite").exists():
             roots.append(home / "profile")
@@ -124,8 +137,10 @@ def _firefox_ini(root: Path) -> list[Profile]:
     try:
         parser.read(root / "profiles.ini", encoding="utf-8")
     except (configparser.Error, OSError, UnicodeDecodeError) as exc:
-        raise BrowserError(f"Firefox: cannot read {root / 'profiles.ini'} ({type(exc).__name__})",
-                           hint="Pick a profile with AGENTGAUGE_BROWSER_PROFILE, or repair profiles.ini.") from exc
+        raise BrowserError(
+            f"Firefox: cannot read {root / 'profiles.ini'} ({type(exc).__name__})",
+            hint="Pick a profile with AGENTGAUGE_BROWSER_PROFILE, or repair profiles.ini.",
+        ) from exc
     install_defaults = [parser[s].get("Default", "") for s in parser.sections() if s.startswith("Install")]
     found: list[tuple[int, Profile]] = []
     for section in parser.sections():
@@ -159,8 +174,10 @@ def firefox_profiles(root: Path) -> list[Profile]:
         try:
             children = sorted(folder.iterdir())
         except OSError as exc:
-            raise BrowserError(f"Firefox: cannot list {folder} ({exc.strerror or type(exc).__name__})",
-                               hint="Check the folder's permissions.") from exc
+            raise BrowserError(
+                f"Firefox: cannot list {folder} ({exc.strerror or type(exc).__name__})",
+                hint="Check the folder's permissions.",
+            ) from exc
         found += [Profile(FIREFOX, c.name, c) for c in children if (c / "cookies.sqlite").exists()]
     return found
 
@@ -192,9 +209,10 @@ def chromium_profiles(browser: str, user_data: Path) -> list[Profile]:
     try:
         children = [c for c in user_data.iterdir() if _PROFILE_DIR.match(c.name) and _is_dir(c)]
     except OSError as exc:
-        raise BrowserError(f"{BROWSER_NAMES[browser]}: cannot list {user_data} "
-                           f"({exc.strerror or type(exc).__name__})",
-                           hint="Check the folder's permissions.") from exc
+        raise BrowserError(
+            f"{BROWSER_NAMES[browser]}: cannot list {user_data} ({exc.strerror or type(exc).__name__})",
+            hint="Check the folder's permissions.",
+        ) from exc
     names: dict[str, str] = {}
     last_used = ""
     try:
@@ -213,8 +231,10 @@ def chromium_profiles(browser: str, user_data: Path) -> list[Profile]:
             return (1, 0)
         return (2, int(path.name.split()[-1]))
 
-    return [Profile(browser, c.name, c, user_data, aliases=(names[c.name],) if c.name in names else ())
-            for c in sorted(children, key=rank)]
+    return [
+        Profile(browser, c.name, c, user_data, aliases=(names[c.name],) if c.name in names else ())
+        for c in sorted(children, key=rank)
+    ]
 
 
 # -- selection -----------------------------------------------------------------------------
@@ -225,9 +245,11 @@ def browser_order(browser: str | None) -> tuple[str, ...]:
     if wanted == "google-chrome":
         wanted = "chrome"
     if wanted not in BROWSER_NAMES:
-        raise BrowserError(f"Unknown browser '{browser}'", blocking=True,
-                           hint=f"AGENTGAUGE_BROWSER is one of: auto, {', '.join(BROWSER_NAMES)}. "
-                                "Safari is not supported.")
+        raise BrowserError(
+            f"Unknown browser '{browser}'",
+            blocking=True,
+            hint=f"AGENTGAUGE_BROWSER is one of: auto, {', '.join(BROWSER_NAMES)}. Safari is not supported.",
+        )
     return (wanted,)
 
 
@@ -249,7 +271,11 @@ def profiles_of(browser: str, home: Path, env: Mapping[str, str], platform: str)
 
 
 def discover_profiles(
-    home: Path, env: Mapping[str, str], *, browser: str | None = None, profile: str | None = None,
+    home: Path,
+    env: Mapping[str, str],
+    *,
+    browser: str | None = None,
+    profile: str | None = None,
     platform: str | None = None,
 ) -> tuple[list[Profile], list[BrowserError]]:
     """The profiles to try, in order, and the problems met while listing them.
@@ -274,12 +300,18 @@ def discover_profiles(
         chosen = [p for p in profiles if p.matches(profile)]
         if not chosen and not problems:
             known = ", ".join(p.label for p in profiles) or "none"
-            raise BrowserError(f"No browser profile named '{profile}' (found: {known})", blocking=True,
-                               hint="Set AGENTGAUGE_BROWSER_PROFILE to a profile name or folder, or unset it.")
+            raise BrowserError(
+                f"No browser profile named '{profile}' (found: {known})",
+                blocking=True,
+                hint="Set AGENTGAUGE_BROWSER_PROFILE to a profile name or folder, or unset it.",
+            )
         profiles = chosen
     elif explicit and not profiles and not problems:
         where = "AGENTGAUGE_FIREFOX_ROOT or " if order[0] == FIREFOX else ""
-        raise BrowserError(f"{BROWSER_NAMES[order[0]]}: no profile found below {home}", blocking=True,
-                           hint=f"Open {BROWSER_NAMES[order[0]]} once, set {where}AGENTGAUGE_BROWSER_PROFILE, "
-                                "or unset AGENTGAUGE_BROWSER.")
+        raise BrowserError(
+            f"{BROWSER_NAMES[order[0]]}: no profile found below {home}",
+            blocking=True,
+            hint=f"Open {BROWSER_NAMES[order[0]]} once, set {where}AGENTGAUGE_BROWSER_PROFILE, "
+            "or unset AGENTGAUGE_BROWSER.",
+        )
     return profiles, problems

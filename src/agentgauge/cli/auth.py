@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import load
 from ..errors import ConfigError
 
 # Providers and the secret store (cryptography) load inside the commands: `agentgauge cost` and the
 # other quick commands must not pay for them at start-up.
 if TYPE_CHECKING:
+    from ..credentials import Entry
     from ..providers._base import Provider
-    from ..secretstore import Entry
 
 BROWSERS = ("firefox", "chrome", "chromium", "brave", "edge", "vivaldi", "arc")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -57,8 +56,10 @@ def default_setting(provider: Provider) -> str:
 def _check_setting(provider: Provider, name: str) -> None:
     secret = provider.secret_settings()
     if name not in secret:
-        raise click.BadParameter(f"'{name}' is not a secret setting of {provider.id} (choose from "
-                                 f"{', '.join(secret)})", param_hint="--setting")
+        raise click.BadParameter(
+            f"'{name}' is not a secret setting of {provider.id} (choose from {', '.join(secret)})",
+            param_hint="--setting",
+        )
 
 
 def _check_account(name: str) -> str:
@@ -76,13 +77,17 @@ def _read_value(provider: Provider, setting: str) -> str:
         value = sys.stdin.read()
     value = value.strip()
     if value.lower().startswith("cookie:"):  # a header copied with its name; providers want the value
-        value = value[len("cookie:"):].strip()
+        value = value[len("cookie:") :].strip()
     if not value:
-        raise ConfigError(f"no value given for {provider.id} {setting}",
-                          hint=f"Paste it at the prompt, or pipe it: `... | agentgauge auth set {provider.id}`.")
+        raise ConfigError(
+            f"no value given for {provider.id} {setting}",
+            hint=f"Paste it at the prompt, or pipe it: `... | agentgauge auth set {provider.id}`.",
+        )
     if "\n" in value or "\r" in value:
-        raise ConfigError(f"the value for {provider.id} {setting} spans several lines",
-                          hint="Paste a single token, key or Cookie header line.")
+        raise ConfigError(
+            f"the value for {provider.id} {setting} spans several lines",
+            hint="Paste a single token, key or Cookie header line.",
+        )
     return value
 
 
@@ -93,14 +98,20 @@ def auth() -> None:
 
 @auth.command("set")
 @click.argument("provider_id", metavar="PROVIDER")
-@click.option("--account", default="default", show_default=True, callback=lambda c, p, v: _check_account(v),
-              help="Account name; a new name adds an account of this provider.")
-@click.option("--setting", "setting_name", metavar="NAME",
-              help="Which secret setting (default: the provider's main credential).")
+@click.option(
+    "--account",
+    default="default",
+    show_default=True,
+    callback=lambda c, p, v: _check_account(v),
+    help="Account name; a new name adds an account of this provider.",
+)
+@click.option(
+    "--setting", "setting_name", metavar="NAME", help="Which secret setting (default: the provider's main credential)."
+)
 def set_secret(provider_id: str, account: str, setting_name: str | None) -> None:
     """Save a token, key or Cookie header, read from a hidden prompt or stdin (never argv)."""
+    from ..credentials import SecretStore
     from ..providers import registry
-    from ..secretstore import SecretStore
 
     provider = registry.get(provider_id)
     setting = setting_name or default_setting(provider)
@@ -108,32 +119,60 @@ def set_secret(provider_id: str, account: str, setting_name: str | None) -> None
     value = _read_value(provider, setting)
     store = SecretStore()
     store.put(provider.id, account, {setting: value}, origin="manual")
-    click.echo(f"saved {provider.id} {setting} for account '{account}' in {store.path} "
-               f"(key in {store.key_location()})", err=True)
+    click.echo(
+        f"saved {provider.id} {setting} for account '{account}' in {store.path} (key in {store.key_location()})",
+        err=True,
+    )
 
 
 @auth.command("import")
 @click.option("--browser", type=click.Choice(BROWSERS), required=True, help="Which browser to read.")
 @click.option("--profile", metavar="NAME", help="Browser profile name or folder (default: every profile).")
-@click.option("--provider", "providers", multiple=True, metavar="ID",
-              help="Only this provider (repeatable; default: every provider with a web login).")
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    metavar="ID",
+    help="Only this provider (repeatable; default: every provider with a web login).",
+)
 @click.option("--account", default="default", show_default=True, callback=lambda c, p, v: _check_account(v))
 def import_browser(browser: str, profile: str | None, providers: tuple[str, ...], account: str) -> None:
     """Copy web logins from a browser into the secret store, so later runs need no browser."""
-    from ..browser import SITES, BrowserError, find_credentials
+    from ..browser import BROWSER_NAMES, BrowserError, discover_profiles, find_credentials
+    from ..credentials import SecretStore
     from ..providers import registry
-    from ..secretstore import SecretStore
 
-    wanted = [registry.get(p) for p in providers] or [p for p in registry.all_providers() if p.id in SITES]
+    wanted = [registry.get(p) for p in providers] or [
+        p for p in registry.all_providers() if any(a.browser for a in p.auth)
+    ]
+    name = BROWSER_NAMES[browser]
+    # The profiles are the same for every provider: a browser without one is said once, not per provider.
+    hint = (
+        f"Open {name} once and log in to the sites, then run this again"
+        + (" (AGENTGAUGE_FIREFOX_ROOT points at another profiles folder)" if browser == "firefox" else "")
+        + "; `--profile` picks one profile, `agentgauge auth set PROVIDER` takes a value by hand."
+    )
+    try:
+        found_profiles, problems = discover_profiles(Path.home(), os.environ, browser=browser, profile=profile)
+    except BrowserError as exc:
+        raise BrowserError(exc.message, hint=hint) from None
+    if not found_profiles:
+        raise BrowserError(problems[0].message if problems else f"{name}: no profile found", hint=hint)
     store = SecretStore()
-    imported, problems = 0, []
+    imported, failed = 0, list[BrowserError]()
     for provider in wanted:
+        login = next((a.browser for a in provider.auth if a.browser), None)
+        if login is None:
+            click.echo(f"{provider.id}: has no web login to import", err=True)
+            continue
         try:
-            found = find_credentials(provider.id, browser=browser, profile=profile, home=Path.home(),
-                                     env=os.environ)
+            found = find_credentials(
+                provider.id, login, browser=browser, profile=profile, home=Path.home(), env=os.environ
+            )
         except BrowserError as exc:
-            problems.append(exc)
-            click.echo(f"{provider.id}: {exc.message}", err=True)
+            failed.append(exc)
+            if len(wanted) > 1:  # with one provider its error is the command's error, said once below
+                click.echo(f"{provider.id}: {exc.message}", err=True)
             continue
         secret = set(provider.secret_settings())
         values = {k: v for k, v in found.values.items() if k in secret and v}
@@ -144,20 +183,25 @@ def import_browser(browser: str, profile: str | None, providers: tuple[str, ...]
         expiry = found.expires_at.astimezone(UTC).strftime("%Y-%m-%d") if found.expires_at else "no known expiry"
         click.echo(f"{provider.id}: saved {', '.join(sorted(values))} from {found.origin} ({expiry})", err=True)
     if not imported:
-        if problems:
-            raise problems[0]
-        raise ConfigError(f"nothing to import from {browser}")
+        if len(wanted) == 1 and failed:
+            raise failed[0]
+        searched = ", ".join(p.label for p in found_profiles)
+        raise ConfigError(
+            f"nothing imported from {name}: no web login found in {searched}",
+            hint=f"Log in to the sites in {name}, then run this again.",
+        )
 
 
 @auth.command("forget")
 @click.argument("provider_id", metavar="PROVIDER", required=False)
 @click.option("--account", default="default", show_default=True, help="Which account's entries to delete.")
-@click.option("--all", "every", is_flag=True,
-              help="Every account of PROVIDER; without PROVIDER, every entry in the store.")
+@click.option(
+    "--all", "every", is_flag=True, help="Every account of PROVIDER; without PROVIDER, every entry in the store."
+)
 def forget(provider_id: str | None, account: str, every: bool) -> None:
     """Delete stored credentials (works without the key, so a broken keyring can be recovered from)."""
+    from ..credentials import SecretStore
     from ..providers import registry
-    from ..secretstore import SecretStore
 
     if provider_id is None and not every:
         raise click.UsageError("name a PROVIDER, or pass --all to empty the whole store")
@@ -165,8 +209,7 @@ def forget(provider_id: str | None, account: str, every: bool) -> None:
         provider_id = registry.get(provider_id).id
     removed = SecretStore().forget(provider_id, None if every else account)
     what = provider_id or "every provider"
-    click.echo(f"forgot {removed} stored value(s) of {what}" + ("" if every else f" (account '{account}')"),
-               err=True)
+    click.echo(f"forgot {removed} stored value(s) of {what}" + ("" if every else f" (account '{account}')"), err=True)
 
 
 @auth.command("status")
@@ -174,10 +217,9 @@ def forget(provider_id: str | None, account: str, every: bool) -> None:
 @click.pass_obj
 def status(state: Any, as_json: bool) -> None:
     """What credentials each provider account has and where they come from (never a value)."""
-    from .. import auth as resolution
     from ..accounts import targets
-    from ..secretstore import SecretStore
-    from . import _print_json
+    from ..credentials import SecretStore, Vault
+    from .commands import _print_json
 
     store = SecretStore()
     now = datetime.now(UTC)
@@ -186,39 +228,63 @@ def status(state: Any, as_json: bool) -> None:
         config = state.config()
     except ConfigError as exc:  # an unreadable store must not hide the rest of the picture
         store_error = exc
-        config = load(state.config_path, secrets=False)
+        config = state.config(secrets=False)
     try:
         entries = store.metadata()
     except ConfigError as exc:
         store_error, entries = store_error or exc, []
     report: dict[str, Any] = {
-        "secret_store": {"path": str(store.path), "exists": store.exists(), "key": store.key_kind(),
-                         "key_location": store.key_location(),
-                         "error": ({"message": store_error.message, "hint": store_error.hint}
-                                   if store_error else None)},
+        "secret_store": {
+            "path": str(store.path),
+            "exists": store.exists(),
+            "key": store.key_kind(),
+            "key_location": store.key_location(),
+            "error": ({"message": store_error.message, "hint": store_error.hint} if store_error else None),
+        },
         "accounts": [],
     }
     seen: set[tuple[str, str]] = set()
-    for target in targets(config):
+    vault = Vault(config)
+    for target in targets(config, default_wanted=vault.has_credentials):
         provider, account = target.provider, target.account
         seen.add(target.key)
-        checks = resolution.check_sources(provider, account, config)
-        report["accounts"].append({
-            "provider": provider.id, "account": account.account, "enabled": account.enabled,
-            "sources": [{"id": c.source_id, "label": c.label, "usable": c.usable, "origin": c.origin,
-                         "missing": list(c.missing), "problem": c.problem} for c in checks],
-            "stored": [_entry_json(e, now) for e in entries if (e.provider, e.account) == target.key],
-        })
+        checks = vault.check(provider, account)
+        report["accounts"].append(
+            {
+                "provider": provider.id,
+                "account": account.account,
+                "enabled": account.enabled,
+                "sources": [
+                    {
+                        "id": c.source_id,
+                        "label": c.label,
+                        "usable": c.usable,
+                        "origin": c.origin,
+                        "missing": list(c.missing),
+                        "problem": c.problem,
+                    }
+                    for c in checks
+                ],
+                "stored": [_entry_json(e, now) for e in entries if (e.provider, e.account) == target.key],
+            }
+        )
     for key in sorted({(e.provider, e.account) for e in entries} - seen):
-        report["accounts"].append({"provider": key[0], "account": key[1], "enabled": None, "sources": [],
-                                   "stored": [_entry_json(e, now) for e in entries
-                                              if (e.provider, e.account) == key]})
+        report["accounts"].append(
+            {
+                "provider": key[0],
+                "account": key[1],
+                "enabled": None,
+                "sources": [],
+                "stored": [_entry_json(e, now) for e in entries if (e.provider, e.account) == key],
+            }
+        )
     if as_json:
         _print_json(report)
         return
     info = report["secret_store"]
-    click.echo(f"secret store: {info['path']} ({'present' if info['exists'] else 'empty'}); "
-               f"key: {info['key_location']}")
+    click.echo(
+        f"secret store: {info['path']} ({'present' if info['exists'] else 'empty'}); key: {info['key_location']}"
+    )
     if store_error:
         click.echo(f"  ✗ {store_error.message}\n    hint: {store_error.hint}")
     for row in report["accounts"]:
@@ -233,7 +299,13 @@ def status(state: Any, as_json: bool) -> None:
 
 
 def _entry_json(entry: Entry, now: datetime) -> dict[str, Any]:
-    return {"setting": entry.setting, "origin": entry.origin, "saved_at": entry.saved_at.isoformat(),
-            "age": _age(entry.saved_at, now), "age_seconds": int((now - entry.saved_at).total_seconds()),
-            "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
-            "expired": entry.expired(now), "expiry": _expiry(entry, now)}
+    return {
+        "setting": entry.setting,
+        "origin": entry.origin,
+        "saved_at": entry.saved_at.isoformat(),
+        "age": _age(entry.saved_at, now),
+        "age_seconds": int((now - entry.saved_at).total_seconds()),
+        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+        "expired": entry.expired(now),
+        "expiry": _expiry(entry, now),
+    }

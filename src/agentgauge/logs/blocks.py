@@ -24,8 +24,18 @@ def _iso(ts: float) -> str:
 
 
 def _new(start: int) -> dict[str, Any]:
-    return {"start": start, "last": start, "entries": 0, "input": 0, "output": 0, "cw": 0, "cr": 0,
-            "cost": 0.0, "unknown": False, "models": set()}
+    return {
+        "start": start,
+        "last": start,
+        "entries": 0,
+        "input": 0,
+        "output": 0,
+        "cw": 0,
+        "cr": 0,
+        "cost": 0.0,
+        "unknown": False,
+        "models": set(),
+    }
 
 
 def _block_json(b: dict[str, Any], now: float) -> dict[str, Any]:
@@ -39,38 +49,69 @@ def _block_json(b: dict[str, Any], now: float) -> dict[str, Any]:
         if minutes > 0:
             per_min = total / minutes
             per_hour = (b["cost"] / minutes) * 60
-            burn = {"tokensPerMinute": per_min,
-                    "tokensPerMinuteForIndicator": (b["input"] + b["output"]) / minutes,
-                    "costPerHour": per_hour}
+            burn = {
+                "tokensPerMinute": per_min,
+                "tokensPerMinuteForIndicator": (b["input"] + b["output"]) / minutes,
+                "costPerHour": per_hour,
+            }
             remaining = max(0, round((end - now) / 60))
-            projection = {"totalTokens": round(total + per_min * remaining),
-                          "totalCost": round(b["cost"] + per_hour / 60 * remaining, 6),
-                          "remainingMinutes": remaining}
-    return {"id": _iso(start), "startTime": _iso(start), "endTime": _iso(end), "actualEndTime": _iso(last),
-            "isActive": active, "isGap": False, "entries": b["entries"],
-            "tokenCounts": {"inputTokens": b["input"], "outputTokens": b["output"],
-                            "cacheCreationInputTokens": b["cw"], "cacheReadInputTokens": b["cr"]},
-            "totalTokens": total, "costUSD": cost, "costIsPartial": b["unknown"], "models": sorted(b["models"]),
-            "burnRate": burn, "projection": projection}
+            projection = {
+                "totalTokens": round(total + per_min * remaining),
+                "totalCost": round(b["cost"] + per_hour / 60 * remaining, 6),
+                "remainingMinutes": remaining,
+            }
+    return {
+        "id": _iso(start),
+        "startTime": _iso(start),
+        "endTime": _iso(end),
+        "actualEndTime": _iso(last),
+        "isActive": active,
+        "isGap": False,
+        "entries": b["entries"],
+        "tokenCounts": {
+            "inputTokens": b["input"],
+            "outputTokens": b["output"],
+            "cacheCreationInputTokens": b["cw"],
+            "cacheReadInputTokens": b["cr"],
+        },
+        "totalTokens": total,
+        "costUSD": cost,
+        "costIsPartial": b["unknown"],
+        "models": sorted(b["models"]),
+        "burnRate": burn,
+        "projection": projection,
+    }
 
 
 def _gap(after: int, until: int) -> dict[str, Any]:
     start = after + BLOCK
-    return {"id": f"gap-{_iso(start)}", "startTime": _iso(start), "endTime": _iso(until), "actualEndTime": None,
-            "isActive": False, "isGap": True, "entries": 0,
-            "tokenCounts": {"inputTokens": 0, "outputTokens": 0, "cacheCreationInputTokens": 0,
-                            "cacheReadInputTokens": 0},
-            "totalTokens": 0, "costUSD": 0.0, "costIsPartial": False, "models": [], "burnRate": None,
-            "projection": None}
+    return {
+        "id": f"gap-{_iso(start)}",
+        "startTime": _iso(start),
+        "endTime": _iso(until),
+        "actualEndTime": None,
+        "isActive": False,
+        "isGap": True,
+        "entries": 0,
+        "tokenCounts": {"inputTokens": 0, "outputTokens": 0, "cacheCreationInputTokens": 0, "cacheReadInputTokens": 0},
+        "totalTokens": 0,
+        "costUSD": 0.0,
+        "costIsPartial": False,
+        "models": [],
+        "burnRate": None,
+        "projection": None,
+    }
 
 
 def blocks_report(store: Store, f: Filters, *, now: datetime, reprice: bool = False) -> dict[str, Any]:
     f = Filters(agents=("claude",), since=f.since, until=f.until, tz=f.tz, project=f.project)
     where, params = _where(f)
-    with store._tx() as conn:
-        rows = conn.execute(store._sql(
+    with store.transaction(write=False) as conn:
+        rows = conn.execute(
             "SELECT ts, model, long_ctx, input, output, cache_write, cache_write_1h, cache_read FROM log_entries "
-            f"WHERE {where} ORDER BY ts"), params).fetchall()
+            f"WHERE {where} ORDER BY ts",
+            params,
+        ).fetchall()
     prices = pricing.rates(store, {("claude", r[1]) for r in rows}, reprice=reprice)
     blocks: list[dict[str, Any]] = []
     cur: dict[str, Any] | None = None
@@ -103,5 +144,4 @@ def blocks_report(store: Store, f: Filters, *, now: datetime, reprice: bool = Fa
         if i and b["first"] - blocks[i - 1]["last"] > BLOCK:
             out_blocks.append(_gap(blocks[i - 1]["last"], b["first"]))
         out_blocks.append(_block_json(b, now_ts))
-    return {"blocks": out_blocks, "costIsEstimate": True, "costNote": ESTIMATE_NOTE,
-            "pricingSource": pricing.SOURCE}
+    return {"blocks": out_blocks, "costIsEstimate": True, "costNote": ESTIMATE_NOTE, "pricingSource": pricing.SOURCE}

@@ -11,25 +11,23 @@ history of spend should survive that).
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ..store import Store
-from . import READERS, reader_for
-from ._base import FileScan, Found, Reader, Row, executemany, scan_file
+from . import READERS, _fast, reader_for
+from ._base import FileScan, Found, Reader, Row, scan_file
+from ._writer import _Writer
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this a process pool costs more than it saves
 BATCH_BYTES = 24 << 20
-BULK_CACHE_KIB = 64 << 10  # SQLite page cache during a first build: ~20 MiB per GB of logs is used
-
-# Row fields (``_base.Row``) in column order; the agent is prepended as a literal.
-_COLUMNS = ("key, ts, model, input, output, cache_write, cache_write_1h, cache_read, reasoning, sidechain, long_ctx, "
-            "file_id")
 
 
 class IndexStats:
@@ -41,9 +39,16 @@ class IndexStats:
         self.per_agent: dict[str, dict[str, int]] = {}
 
     def to_json(self) -> dict[str, Any]:
-        return {"files": self.files, "filesRead": self.files_read, "bytesRead": self.bytes_read,
-                "entriesWritten": self.entries, "malformedLines": self.malformed, "resets": self.resets,
-                "seconds": round(self.seconds, 3), "agents": self.per_agent}
+        return {
+            "files": self.files,
+            "filesRead": self.files_read,
+            "bytesRead": self.bytes_read,
+            "entriesWritten": self.entries,
+            "malformedLines": self.malformed,
+            "resets": self.resets,
+            "seconds": round(self.seconds, 3),
+            "agents": self.per_agent,
+        }
 
 
 class _Task:
@@ -52,8 +57,16 @@ class _Task:
 
     __slots__ = ("file_id", "path", "root", "sig", "start", "stat", "state")
 
-    def __init__(self, path: str, root: str, file_id: int, start: int, state: dict[str, Any] | None,
-                 sig: str | None, stat: tuple[int, int, int, int]) -> None:
+    def __init__(
+        self,
+        path: str,
+        root: str,
+        file_id: int,
+        start: int,
+        state: dict[str, Any] | None,
+        sig: str | None,
+        stat: tuple[int, int, int, int],
+    ) -> None:
         self.path, self.root, self.file_id, self.start = path, root, file_id, start
         self.state, self.sig = state, sig
         self.stat = stat  # dev, ino, size, mtime_ns as seen before reading
@@ -63,8 +76,14 @@ class _Task:
 _Known = tuple[Any, ...]
 
 
-def refresh_index(store: Store, env: Mapping[str, str] | None = None, *, home: Path | None = None,
-                  agents: Sequence[str] | None = None, workers: int | None = None) -> IndexStats:
+def refresh_index(
+    store: Store,
+    env: Mapping[str, str] | None = None,
+    *,
+    home: Path | None = None,
+    agents: Sequence[str] | None = None,
+    workers: int | None = None,
+) -> IndexStats:
     """Bring the index up to date with the agents' log files; safe to call from a background thread
     (the store serialises writes). ``env`` defaults to ``os.environ`` (roots come from
     ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``, ``XDG_CONFIG_HOME`` and ``HOME``)."""
@@ -79,9 +98,11 @@ def refresh_index(store: Store, env: Mapping[str, str] | None = None, *, home: P
 
 
 def _known(store: Store, agent: str) -> dict[str, _Known]:
-    with store._tx() as conn:
-        rows = conn.execute(store._sql("SELECT path, id, dev, ino, size, mtime_ns, read_offset, sig, state "
-                                       "FROM log_files WHERE agent = ?"), (agent,)).fetchall()
+    with store.transaction(write=False) as conn:
+        rows = conn.execute(
+            "SELECT path, id, dev, ino, size, mtime_ns, read_offset, sig, state FROM log_files WHERE agent = ?",
+            (agent,),
+        ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
@@ -89,8 +110,16 @@ class _Reset(Exception):
     """Bytes already read changed: the agent is re-read from scratch."""
 
 
-def _refresh_agent(store: Store, reader: Reader, env: Mapping[str, str], home: Path, workers: int | None,
-                   stats: IndexStats, *, full: bool = False) -> None:
+def _refresh_agent(
+    store: Store,
+    reader: Reader,
+    env: Mapping[str, str],
+    home: Path,
+    workers: int | None,
+    stats: IndexStats,
+    *,
+    full: bool = False,
+) -> None:
     found = reader.files(reader.roots(env, home))
     known = _known(store, reader.agent)
     tasks, fresh = _plan(found, known, full)
@@ -99,7 +128,7 @@ def _refresh_agent(store: Store, reader: Reader, env: Mapping[str, str], home: P
         return _refresh_agent(store, reader, env, home, workers, stats, full=True)
     if fresh:
         tasks = _assign_ids(store, reader.agent, fresh, tasks)
-    written, scans = 0, []
+    written, scans = 0, list[FileScan]()
     if tasks:  # nothing changed: no write transaction at all
         try:
             written, scans = _index(store, reader, tasks, workers, full=full)
@@ -113,8 +142,13 @@ def _refresh_agent(store: Store, reader: Reader, env: Mapping[str, str], home: P
     stats.bytes_read += read
     stats.entries += written
     stats.malformed += malformed
-    stats.per_agent[reader.agent] = {"files": len(found), "filesRead": len(scans), "bytesRead": read,
-                                     "entriesWritten": written, "malformedLines": malformed}
+    stats.per_agent[reader.agent] = {
+        "files": len(found),
+        "filesRead": len(scans),
+        "bytesRead": read,
+        "entriesWritten": written,
+        "malformedLines": malformed,
+    }
 
 
 def _plan(found: list[Found], known: dict[str, _Known], full: bool) -> tuple[list[_Task] | None, list[str]]:
@@ -141,9 +175,11 @@ def _plan(found: list[Found], known: dict[str, _Known], full: bool) -> tuple[lis
 
 def _assign_ids(store: Store, agent: str, fresh: list[str], tasks: list[_Task]) -> list[_Task]:
     now = time.time()
-    with store._tx() as conn:
-        executemany(conn, store._sql("INSERT INTO log_files (agent, path, updated_at) VALUES (?, ?, ?) "
-                                    "ON CONFLICT (path) DO NOTHING"), [(agent, p, now) for p in fresh])
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO log_files (agent, path, updated_at) VALUES (?, ?, ?) ON CONFLICT (path) DO NOTHING",
+            [(agent, p, now) for p in fresh],
+        )
     ids = {p: k[0] for p, k in _known(store, agent).items()}
     for t in tasks:
         if t.file_id == 0:
@@ -162,15 +198,38 @@ class _Batch:
         self.scans, self.rows, self.usage = scans, rows, usage
 
 
-def _scan_batch(agent: str, batch: list[_Task]) -> _Batch:
+@contextmanager
+def _collector_paused(pause: bool = True) -> Iterator[None]:
+    """The cyclic garbage collector off during a large build (unless it already was): the rows are
+    hundreds of thousands of tuples without cycles, which it would traverse again and again as they
+    pile up (~4% of a cold build's CPU, in the workers and the parent alike)."""
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _scan_batch(agent: str, batch: list[_Task], fast: bool = False) -> _Batch:
+    with _collector_paused(fast):
+        return _scan_rows(agent, batch, fast)
+
+
+def _scan_rows(agent: str, batch: list[_Task], fast: bool) -> _Batch:
+    if fast:
+        _fast.activate()  # a spawned worker starts without it
     reader = reader_for(agent)
     rows: dict[int, Row] = {}
-    scans = [scan_file(reader, t.path, t.root, t.file_id, t.start, t.state, t.sig, rows) for t in batch]
+    seen: set[bytes] = set()
+    scans = [scan_file(reader, t.path, t.root, t.file_id, t.start, t.state, t.sig, rows, seen) for t in batch]
     for s in scans:
         s.rows = {}
     usage: dict[tuple[Any, ...], list[int]] = {}
     for row in rows.values():
-        # _tally(usage, row, 1), inlined: this runs once per entry of a cold build.
+        # _writer._tally(usage, row, 1), inlined: this runs once per entry of a cold build.
         acc = usage.get(q := (row[1] // 900, row[2], row[10]))
         if acc is None:
             usage[q] = [1, row[3], row[4], row[5], row[6], row[7], row[8]]
@@ -189,36 +248,65 @@ def _run(reader: Reader, tasks: list[_Task], workers: int | None) -> Iterator[_B
     """Scan the files, over a process pool when there is enough to read (a cold run), yielding
     batches as they complete so the caller writes while the workers still read."""
     todo = sum(t.stat[2] - t.start for t in tasks)
+    fast = todo >= _fast.MIN_BYTES and _fast.activate()
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1 or len(tasks) < 2 or todo < PARALLEL_MIN_BYTES:
-        yield _scan_batch(reader.agent, tasks)
+        yield _scan_batch(reader.agent, tasks, fast)
         return
     # Imported here: a warm run never starts a pool, and these imports cost ~6 ms.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # Largest files first into batches of ~BATCH_BYTES, so the workers finish together and the
-    # last results (the ones nothing overlaps) are small.
-    ordered = sorted(tasks, key=lambda t: t.stat[2] - t.start, reverse=True)
-    batches: list[list[_Task]] = []
-    size = BATCH_BYTES + 1
-    for t in ordered:
-        if size > BATCH_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(t)
-        size += t.stat[2] - t.start
+    batches = _batches(tasks)
     # fork: the workers start in milliseconds with everything already imported.
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     pool = ProcessPoolExecutor(max_workers=n, mp_context=context)
     try:
-        yield from pool.map(_scan_batch, [reader.agent] * len(batches), batches)
+        yield from pool.map(_scan_batch, [reader.agent] * len(batches), batches, [fast] * len(batches))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _index(store: Store, reader: Reader, tasks: list[_Task], workers: int | None, *,
-           full: bool) -> tuple[int, list[FileScan]]:
+def _batches(tasks: list[_Task]) -> list[list[_Task]]:
+    """Batches of ~BATCH_BYTES, each folder below a root (Claude's project) kept together where it
+    fits: resumed sessions and sub-agents copy lines of their project's other files, and copies met
+    in one batch are merged in its worker instead of crossing to the parent (a third of the
+    entries on a generated history). Largest first, so the workers finish together and the last
+    results (the ones nothing overlaps) are small."""
+    groups: dict[tuple[str, str], list[_Task]] = {}
+    for t in tasks:
+        rest = t.path[len(t.root) + 1 :] if t.path.startswith(t.root) else t.path
+        groups.setdefault((t.root, rest.split(os.sep, 1)[0]), []).append(t)
+    pieces: list[tuple[int, list[_Task]]] = []  # (bytes, tasks): whole folders, or parts of big ones
+    for group in groups.values():
+        group.sort(key=lambda t: t.stat[2] - t.start, reverse=True)
+        part: list[_Task] = []
+        size = 0
+        for t in group:
+            if part and size + t.stat[2] - t.start > BATCH_BYTES:
+                pieces.append((size, part))
+                part, size = [], 0
+            part.append(t)
+            size += t.stat[2] - t.start
+        if part:
+            pieces.append((size, part))
+    pieces.sort(key=lambda p: p[0], reverse=True)
+    batches: list[tuple[int, list[_Task]]] = []
+    for size, part in pieces:  # first fit: small folders share a batch
+        for i, (room, batch) in enumerate(batches):
+            if room + size <= BATCH_BYTES:
+                batch.extend(part)
+                batches[i] = (room + size, batch)
+                break
+        else:
+            batches.append((size, part))
+    batches.sort(key=lambda b: b[0], reverse=True)
+    return [b for _, b in batches]
+
+
+def _index(
+    store: Store, reader: Reader, tasks: list[_Task], workers: int | None, *, full: bool
+) -> tuple[int, list[FileScan]]:
     """Read the tasks and store what they produced in one transaction, so a crash at any point
     leaves the index as it was before the run or as it is after it. Batches are written as they
     arrive. Returns (entries written, scans)."""
@@ -230,7 +318,8 @@ def _index(store: Store, reader: Reader, tasks: list[_Task], workers: int | None
 
         resolver = pricing.Resolver(reader.provider)
     try:
-        written, scans = _write(store, reader, tasks, workers, full=full, big=big, resolver=resolver)
+        with _collector_paused(big):
+            written, scans = _write(store, reader, tasks, workers, full=full, big=big, resolver=resolver)
     except BaseException:
         if resolver is not None:
             resolver.collect(None)
@@ -240,10 +329,11 @@ def _index(store: Store, reader: Reader, tasks: list[_Task], workers: int | None
     return written, scans
 
 
-def _write(store: Store, reader: Reader, tasks: list[_Task], workers: int | None, *, full: bool, big: bool,
-           resolver: Any) -> tuple[int, list[FileScan]]:
+def _write(
+    store: Store, reader: Reader, tasks: list[_Task], workers: int | None, *, full: bool, big: bool, resolver: Any
+) -> tuple[int, list[FileScan]]:
     scans: list[FileScan] = []
-    with store._tx() as conn:
+    with store.transaction() as conn:
         writer = _Writer(conn, store, reader, tasks, full=full, big=big)
         if full:
             writer.forget([t.file_id for t in tasks])
@@ -256,7 +346,7 @@ def _write(store: Store, reader: Reader, tasks: list[_Task], workers: int | None
                 writer.files(batch.scans)
                 scans.extend(batch.scans)
         finally:
-            batches.close()  # on an error, stop the pool now rather than when the traceback dies
+            batches.close()  # type: ignore[attr-defined]  # on an error, stop the pool now rather than when the traceback dies
         if resolver is not None and writer.bulk:
             from . import pricing
 
@@ -265,181 +355,13 @@ def _write(store: Store, reader: Reader, tasks: list[_Task], workers: int | None
     if writer.cache_size is not None:
         # Restored after the commit: shrinking the cache inside the transaction would first
         # spill the dirty pages of the build to the WAL (then rewrite them at commit).
-        with store._tx() as conn:
+        with store.transaction() as conn:
             conn.execute(f"PRAGMA cache_size = {int(writer.cache_size)}")
     return writer.written(), scans
 
 
-_SELECT_OLD = f"SELECT {_COLUMNS} FROM log_entries WHERE agent = ? AND key IN ({{}})"
-_USAGE_ADD = ("INSERT INTO log_usage (agent, quarter, model, long_ctx, entries, input, output, cache_write, "
-              "cache_write_1h, cache_read, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-              "ON CONFLICT (agent, quarter, model, long_ctx) DO UPDATE SET "
-              "entries = log_usage.entries + excluded.entries, "
-              "input = log_usage.input + excluded.input, output = log_usage.output + excluded.output, "
-              "cache_write = log_usage.cache_write + excluded.cache_write, "
-              "cache_write_1h = log_usage.cache_write_1h + excluded.cache_write_1h, "
-              "cache_read = log_usage.cache_read + excluded.cache_read, "
-              "reasoning = log_usage.reasoning + excluded.reasoning")
-_USAGE_REBUILD = ("INSERT INTO log_usage (agent, quarter, model, long_ctx, entries, input, output, cache_write, "
-                  "cache_write_1h, cache_read, reasoning) SELECT agent, ts / 900, model, long_ctx, COUNT(*), "
-                  "SUM(input), SUM(output), SUM(cache_write), SUM(cache_write_1h), SUM(cache_read), SUM(reasoning) "
-                  "FROM log_entries WHERE agent = ? GROUP BY agent, ts / 900, model, long_ctx")
-
-
-class _Writer:
-    """Applies scanned rows to the index inside the caller's transaction: the dedupe rule against
-    this run's rows and the stored ones, entry upserts, and the quarter sums (kept in Python
-    and added at the end, or recounted in SQL after a reset)."""
-
-    def __init__(self, conn: Any, store: Store, reader: Reader, tasks: list[_Task], *, full: bool,
-                 big: bool) -> None:
-        self.conn, self.store, self.reader, self.full = conn, store, reader, full
-        self.stat = {t.file_id: t.stat for t in tasks}
-        self.agent = agent = reader.agent
-        if not agent.isidentifier():
-            raise ValueError(f"agent name {agent!r} is not an identifier")
-        # The agent is a class constant, inlined so executemany takes the rows as the scanner made them.
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
-        self.upsert = store._sql(f"INSERT INTO log_entries (agent, {_COLUMNS}) VALUES ('{agent}', "
-                                 f"{', '.join('?' * 12)}) ON CONFLICT (agent, key) DO UPDATE SET {updates}")
-        if store.dialect == "sqlite" and not conn.in_transaction:
-            # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE: without this,
-            # the DROP INDEX below would commit on its own. IMMEDIATE also takes the write lock
-            # now, so the "nothing stored yet" check below cannot go stale.
-            conn.execute("BEGIN IMMEDIATE")
-        self.merged: dict[int, Row] = {}  # the winning row of every key met in this run
-        # On a first build there is nothing stored to compare with: no lookups at all. Asked of
-        # log_usage (every stored entry is counted there; its key starts with the agent), since
-        # the entries' key index starts with the key and cannot seek to an agent.
-        self.lookup = full or conn.execute(store._sql("SELECT 1 FROM log_usage WHERE agent = ? LIMIT 1"),
-                                           (agent,)).fetchone() is not None
-        self.usage: dict[tuple[Any, ...], list[int]] = {}
-        self.touched: set[int] = set()  # keys written (inserted or replaced) in this run, when lookup
-        # A first build of a large history: without the key index, rows are appended as they
-        # arrive (random key order into a B-tree cost ~3x more), the index is built once at the
-        # end, and the few rows a later batch displaces are upserted after that.
-        self.bulk = big and not self.lookup
-        self.displaced: dict[int, Row] = {}
-        self.append = store._sql(f"INSERT INTO log_entries (agent, {_COLUMNS}) VALUES ('{agent}', "
-                                 f"{', '.join('?' * 12)})")
-        self.cache_size: int | None = None
-        if self.bulk:
-            conn.execute("DROP INDEX log_entries_key")
-            if store.dialect == "sqlite":
-                # Room for the whole build in SQLite's page cache (default 2 MiB): otherwise dirty
-                # pages spill to the WAL mid-transaction and the index build sorts through
-                # temporary files (measured: ~15% more writes, twice the system time). Restored
-                # after the commit.
-                self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
-                conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
-
-    def forget(self, present: list[int]) -> None:
-        """A rewrite: drop what the present files produced (entries of vanished files stay)."""
-        conn, store, agent = self.conn, self.store, self.agent
-        conn.execute(store._sql("CREATE TEMP TABLE IF NOT EXISTS log_reset (id BIGINT PRIMARY KEY)"))
-        conn.execute("DELETE FROM log_reset")
-        executemany(conn, store._sql("INSERT INTO log_reset (id) VALUES (?)"), [(i,) for i in present])
-        conn.execute(store._sql("DELETE FROM log_entries WHERE agent = ? AND file_id IN (SELECT id FROM log_reset)"),
-                     (agent,))
-        conn.execute(store._sql("UPDATE log_files SET malformed = 0 WHERE agent = ?"), (agent,))
-
-    def add(self, batch: _Batch) -> None:
-        merged, usage, rows = self.merged, self.usage, batch.rows
-        for q, v in batch.usage.items():  # the batch's rows, all counted; corrected below on a conflict
-            acc = usage.get(q)
-            if acc is None:
-                usage[q] = v
-            else:
-                for i in range(7):
-                    acc[i] += v[i]
-        stored: dict[int, Row] = {}
-        if self.lookup:
-            stored = _old_rows(self.conn, self.store, self.agent, [k for k in rows if k not in merged])
-        # Keys met before (an earlier batch: resumed sessions copy their parent's lines) or stored:
-        # found with C set operations, so only they take the per-row path below. ``rows`` is this
-        # run's own object: it is trimmed to the rows to write.
-        common = merged.keys() & rows.keys()
-        if stored:
-            common |= stored.keys()
-        if common:
-            prefer, bulk, displaced = self.reader.prefer, self.bulk, self.displaced
-            for key in common:
-                row = rows[key]
-                old = merged.get(key) or stored[key]
-                if not prefer(row, old):
-                    _tally(usage, row, -1)
-                    merged[key] = old
-                    del rows[key]
-                    continue
-                _tally(usage, old, -1)
-                if bulk and key in merged:
-                    displaced[key] = row  # appended by an earlier batch: upserted once the index exists
-                    merged[key] = row
-                    del rows[key]
-        merged.update(rows)
-        won = rows
-        if not won:
-            return
-        if self.lookup:
-            self.touched.update(won)
-        if self.bulk:
-            executemany(self.conn, self.append, won.values())
-            return
-        # In key order: B-tree inserts in key order touch each page once.
-        executemany(self.conn, self.upsert, [won[k] for k in sorted(won)])
-
-    def written(self) -> int:
-        """Entries inserted or replaced. Without stored rows every key met was written once."""
-        return len(self.touched) if self.lookup else len(self.merged)
-
-    def files(self, scans: list[FileScan]) -> None:
-        """Record how far each file was read (per batch, while the workers still read: the end of
-        the build is serial, one core idle)."""
-        stat, now = self.stat, time.time()
-        file_rows = []
-        for s in scans:
-            dev, ino, size, mtime = stat[s.file_id]
-            if s.end > size:
-                size = s.end  # it grew while we read: the next run compares against what we consumed
-            file_rows.append((dev, ino, size, mtime, s.end, s.sig,
-                              orjson.dumps(s.state).decode() if s.state else None, s.malformed, s.session, s.project,
-                              now, s.file_id))
-        executemany(self.conn, self.store._sql(
-            "UPDATE log_files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, read_offset = ?, sig = ?, state = ?, "
-            "malformed = malformed + ?, session = ?, project = ?, updated_at = ? WHERE id = ?"), file_rows)
-
-    def finish(self) -> None:
-        conn, store, agent = self.conn, self.store, self.agent
-        if self.bulk:
-            conn.execute("CREATE UNIQUE INDEX log_entries_key ON log_entries (key, agent)")
-            executemany(conn, self.upsert, [self.displaced[k] for k in sorted(self.displaced)])
-        if self.full:
-            conn.execute(store._sql("DELETE FROM log_usage WHERE agent = ?"), (agent,))
-            conn.execute(store._sql(_USAGE_REBUILD), (agent,))
-        elif self.usage:
-            # A quarter whose entry was displaced by one elsewhere nets to zero: nothing to add.
-            executemany(conn, store._sql(_USAGE_ADD), [(agent, *k, *v) for k, v in self.usage.items() if any(v)])
-
-
-def _tally(usage: dict[tuple[Any, ...], list[int]], row: Row, sign: int) -> None:
-    """Add (sign 1) or remove (sign -1) one entry in the per-quarter sums."""
-    acc = usage.setdefault((row[1] // 900, row[2], row[10]), [0, 0, 0, 0, 0, 0, 0])
-    acc[0] += sign
-    for i, col in enumerate(range(3, 9), start=1):
-        acc[i] += sign * row[col]
-
-
-def _old_rows(conn: Any, store: Store, agent: str, keys: list[int]) -> dict[int, Row]:
-    old: dict[int, Row] = {}
-    for i in range(0, len(keys), 500):
-        part = keys[i:i + 500]
-        sql = store._sql(_SELECT_OLD.format(", ".join("?" * len(part))))
-        old.update({r[0]: tuple(r) for r in conn.execute(sql, (agent, *part)).fetchall()})
-    return old
-
-
 def malformed_lines(store: Store) -> dict[str, int]:
     """Malformed candidate lines seen so far, per agent (as of the files' current contents)."""
-    with store._tx() as conn:
+    with store.transaction(write=False) as conn:
         rows = conn.execute("SELECT agent, SUM(malformed) FROM log_files GROUP BY agent").fetchall()
     return {a: int(n or 0) for a, n in rows}

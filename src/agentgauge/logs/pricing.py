@@ -12,23 +12,77 @@ Gaps filled here, as data:
   standard rate: $30/$150 per MTok). A fast model not in the table has an unknown cost.
 - Long context: genai-prices applies the tier to the *whole request* when its total input exceeds
   the threshold (Anthropic's rule); entries carry a ``long_ctx`` flag for input above 200k.
+
+Which price list applies (``price_provider``): each agent's own provider (Claude Code: Anthropic,
+Codex: OpenAI, Gemini CLI: Google, Grok Build: xAI); agents that call many providers (OpenCode,
+Amp, ...) let genai-prices find the model's provider by its name ("auto"). Claude Code entries
+that went through Google Vertex AI (a model with ``@`` as the version separator,
+``claude-opus-4-5@20251101``, or marked ``vertexai/`` by the reader when the line's metadata names
+Vertex) are priced at Vertex's list prices and reported as ``vertexai``; Bedrock model ids
+(``anthropic.claude-...``, ``us.anthropic.claude-...``, an inference-profile ARN) at Bedrock's and
+reported as ``bedrock`` (``route``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
-from ..store import Store
-from ._base import executemany
+from ..store import Store, Transaction
+from . import cloud
 
 SOURCE = "genai-prices (bundled snapshot, offline)"
 FAST_MULTIPLIER: dict[str, float] = {"claude-opus-4-6": 6.0}
 ONE_HOUR_WRITE_FACTOR = 2.0  # x base input, when the price data has no 1-hour cache-write rate
-PROVIDER = {"claude": "anthropic", "codex": "openai"}
+# genai-prices provider of each agent's models; an agent not listed uses "auto" (found by model name).
+PROVIDER = {"claude": "anthropic", "codex": "openai", "gemini": "google", "grok": "x-ai"}
+AUTO = "auto"
+VERTEX_PREFIX = cloud.VERTEX
+# A Bedrock model id (``anthropic.claude-...``, with a region prefix ``us.``/``eu.``/``global.``...,
+# or an inference-profile ARN ending with one) or the Claude reader's ``bedrock/`` mark.
+_BEDROCK = re.compile(r"^(?:bedrock/|(?:arn:aws[^/]*:bedrock:.*/)?(?:[a-z]{2,6}(?:-gov)?\.)?anthropic\.)")
+# Vendor prefixes a multi-provider agent may put before a model id, and genai-prices' provider ids.
+_VENDOR = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "google": "google",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "xai": "x-ai",
+    "x-ai": "x-ai",
+    "deepseek": "deepseek",
+    "moonshotai": "moonshotai",
+    "moonshot": "moonshotai",
+    "mistral": "mistral",
+    "zai": "zai",
+    "z-ai": "zai",
+}
+
+
+def route(agent: str, model: str) -> str:
+    """The agent an entry is reported under: Claude Code's calls through Vertex AI or Bedrock are
+    reported as ``vertexai`` / ``bedrock``; every other entry under its own agent."""
+    if agent == "claude":
+        if "@" in model or model.startswith(cloud.VERTEX):
+            return "vertexai"
+        if _BEDROCK.match(model):
+            return "bedrock"
+    return agent
+
+
+def price_provider(agent: str, model: str) -> str:
+    """The genai-prices provider whose list prices apply to ``model`` logged by ``agent``."""
+    reported = route(agent, model)
+    if reported == "vertexai":
+        return "google"
+    if reported == "bedrock":
+        return "aws"
+    return PROVIDER.get(agent, AUTO)
+
 
 # Rates per token: base input, cache write (5 min), cache write (1 h), cache read, output; then the
 # same five above the long-context threshold.
@@ -100,16 +154,33 @@ class Resolver:
 
 
 def _save(store: Store, new: list[tuple[str, str, Rates | None]]) -> None:
-    with store._tx() as conn:
-        executemany(conn, store._sql("INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
-                                    "ON CONFLICT (provider, model) DO NOTHING"),
-                    [(p, m, SOURCE, orjson.dumps(r).decode() if r else None) for p, m, r in new])
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO log_prices (provider, model, source, rates) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (provider, model) DO NOTHING",
+            [(p, m, SOURCE, orjson.dumps(r).decode() if r else None) for p, m, r in new],
+        )
 
 
-def cached_models(conn: Any, store: Store, provider: str) -> set[str]:
+def cached_models(conn: Transaction, store: Store, provider: str) -> set[str]:
     """Models with a cached rate (``conn``: inside the caller's transaction)."""
-    return {m for (m,) in conn.execute(store._sql("SELECT model FROM log_prices WHERE provider = ?"),
-                                       (provider,)).fetchall()}
+    return {m for (m,) in conn.execute("SELECT model FROM log_prices WHERE provider = ?", (provider,)).fetchall()}
+
+
+def _candidates(model: str, provider: str) -> list[tuple[str, str | None]]:
+    """(model ref, provider id) to try in genai-prices, best first."""
+    if provider == "google" and model.startswith(VERTEX_PREFIX):
+        return [(model[len(VERTEX_PREFIX) :], "google")]
+    if provider == "aws":
+        return [(model.rsplit("/", 1)[-1], "aws")]  # an inference-profile ARN ends with the model id
+    if provider != AUTO:
+        return [(model, provider)]
+    out: list[tuple[str, str | None]] = [(model, None)]
+    parts = model.split("/")
+    if len(parts) > 1:  # "anthropic/claude-sonnet-4-5", "openrouter/google/gemini-2.5-pro"
+        vendor = next((_VENDOR[p.lower()] for p in parts[:-1] if p.lower() in _VENDOR), None)
+        out += [(parts[-1], vendor), (parts[-1], None)]
+    return out
 
 
 def resolve(model: str, provider: str) -> Rates | None:
@@ -117,14 +188,20 @@ def resolve(model: str, provider: str) -> Rates | None:
     from genai_prices import Usage, calc_price
 
     base_model, multiplier = model, 1.0
-    if model.endswith("-fast"):
+    if model.endswith("-fast") and "claude" in model:  # Anthropic's fast mode; "grok-4-fast" is a model
         base_model = model[: -len("-fast")]
-        if base_model not in FAST_MULTIPLIER:
+        fast = base_model.rsplit("/", 1)[-1].split("@")[0]
+        if fast not in FAST_MULTIPLIER:
             return None
-        multiplier = FAST_MULTIPLIER[base_model]
-    try:
-        price = calc_price(Usage(input_tokens=1), model_ref=base_model, provider_id=provider).model_price
-    except (LookupError, ValueError):
+        multiplier = FAST_MULTIPLIER[fast]
+    price = None
+    for ref, provider_id in _candidates(base_model, provider):
+        try:
+            price = calc_price(Usage(input_tokens=1), model_ref=ref, provider_id=provider_id).model_price
+            break
+        except (LookupError, ValueError):
+            continue
+    if price is None:
         return None
     inp, inp_t = _split(price.input_mtok)
     out, out_t = _split(price.output_mtok)
@@ -133,18 +210,30 @@ def resolve(model: str, provider: str) -> Rates | None:
     cw, cw_t = _split(price.cache_write_mtok)
     cr, cr_t = _split(price.cache_read_mtok)
     c1, c1_t = _split(getattr(price, "cache_write_1h_mtok", None))
-    base = (inp, cw if cw is not None else inp, c1 if c1 is not None else inp * ONE_HOUR_WRITE_FACTOR,
-            cr if cr is not None else inp, out)
-    long = (inp_t, cw_t if cw_t is not None else inp_t, c1_t if c1_t is not None else inp_t * ONE_HOUR_WRITE_FACTOR,
-            cr_t if cr_t is not None else inp_t, out_t)
+    base = (
+        inp,
+        cw if cw is not None else inp,
+        c1 if c1 is not None else inp * ONE_HOUR_WRITE_FACTOR,
+        cr if cr is not None else inp,
+        out,
+    )
+    long = (
+        inp_t,
+        cw_t if cw_t is not None else inp_t,
+        c1_t if c1_t is not None else inp_t * ONE_HOUR_WRITE_FACTOR,
+        cr_t if cr_t is not None else inp_t,
+        out_t,
+    )
     return tuple(v * multiplier / 1e6 for v in (*base, *long))
 
 
-def rates(store: Store, pairs: Iterable[tuple[str, str]], *,
-          reprice: bool = False) -> dict[tuple[str, str], Rates | None]:
+def rates(
+    store: Store, pairs: Iterable[tuple[str, str]], *, reprice: bool = False
+) -> dict[tuple[str, str], Rates | None]:
     """Rates for (agent, model) pairs, from the store's cache; unseen models are resolved and saved."""
-    wanted = {(PROVIDER.get(agent, agent), model) for agent, model in pairs}
-    with store._tx() as conn:
+    pairs = set(pairs)
+    wanted = {(price_provider(agent, model), model) for agent, model in pairs}
+    with store.transaction() as conn:
         if reprice:
             conn.execute("DELETE FROM log_prices")
         cached = {(p, m): r for p, m, r in conn.execute("SELECT provider, model, rates FROM log_prices").fetchall()}
@@ -159,14 +248,20 @@ def rates(store: Store, pairs: Iterable[tuple[str, str]], *,
         new = [(p, m, resolve(m, p)) for p, m in missing]
         _save(store, new)
         found.update({(p, m): r for p, m, r in new})
-    return {(agent, model): found[(PROVIDER.get(agent, agent), model)] for agent, model in pairs}
+    return {(agent, model): found[(price_provider(agent, model), model)] for agent, model in pairs}
 
 
-def cost(r: Rates | None, long_ctx: int, inp: int, out: int, cache_write: int, cache_write_1h: int,
-         cache_read: int) -> float | None:
+def cost(
+    r: Rates | None, long_ctx: int, inp: int, out: int, cache_write: int, cache_write_1h: int, cache_read: int
+) -> float | None:
     """USD for one group of tokens (``cache_write`` includes the 1-hour part); None if unpriced."""
     if r is None:
         return None
     o = 5 if long_ctx else 0
-    return (inp * r[o] + (cache_write - cache_write_1h) * r[o + 1] + cache_write_1h * r[o + 2]
-            + cache_read * r[o + 3] + out * r[o + 4])
+    return (
+        inp * r[o]
+        + (cache_write - cache_write_1h) * r[o + 1]
+        + cache_write_1h * r[o + 2]
+        + cache_read * r[o + 3]
+        + out * r[o + 4]
+    )

@@ -1,9 +1,15 @@
 """The provider contract: a provider is declarations (data) plus ``fetch`` (I/O) and ``parse`` (pure).
 
-A provider module exposes one object, ``PROVIDER``. The core reads its declarations
-without any I/O (``agentgauge providers``, ``doctor``, the docs test and the contract
-test all do), calls ``fetch`` with an injected HTTP client and clock, and hands the
-result to ``parse``, which returns only :class:`~agentgauge.models.Usage`.
+A provider is a package ``agentgauge.providers.<id>`` exposing one object, ``PROVIDER``. The
+core reads its declarations without any I/O (``agentgauge providers``, ``doctor``, the docs
+and contract tests all do), calls ``fetch`` with an injected HTTP client and clock, and hands
+the result to ``parse``, which returns only :class:`~agentgauge.models.Usage`.
+
+A provider package imports only this toolkit (``_base``, ``_http``, ``_parse``, ``_oauth``,
+``_process``), ``agentgauge.errors`` and ``agentgauge.models``. Its simulator endpoints live
+beside it in ``<id>/sim.py``, which only the simulator loads; where its web login lives in a
+browser is data on its auth source (:class:`BrowserLogin`). The import contract in
+``.importlinter`` and ``tests/test_layers.py`` enforce this.
 """
 
 from __future__ import annotations
@@ -15,16 +21,32 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
 from ..errors import ProviderConfigError
 from ..models import Usage
-from ..secret import Secret
+from ..secret import Secret, scrub
 
-if TYPE_CHECKING:
-    from ..sim.context import SimContext
+__all__ = [
+    "AuthSource",
+    "BrowserLogin",
+    "CookieRule",
+    "Credentials",
+    "DiscoverContext",
+    "Discovered",
+    "FetchContext",
+    "Provider",
+    "Raw",
+    "Sample",
+    "Secret",
+    "Setting",
+    "StorageRule",
+    "TokenSink",
+    "WindowSpec",
+    "scrub",
+]
 
 Raw = dict[str, Any]
 """What ``fetch`` returns: decoded upstream payload(s) keyed by what they are."""
@@ -39,9 +61,54 @@ class Setting:
     secret: bool = False
     default: str | None = None
     choices: tuple[str, ...] = ()
+    # The ecosystem's own variables for this setting (``OPENROUTER_API_KEY``), read for the default
+    # account after ``AGENTGAUGE_<ID>_<NAME>``; the first one set wins.
+    env: tuple[str, ...] = ()
 
     def env_var(self, provider_id: str) -> str:
         return f"AGENTGAUGE_{provider_id.upper()}_{self.name.upper()}"
+
+
+@dataclass(frozen=True)
+class CookieRule:
+    """Cookies on ``domains`` (suffix match, so ``kimi.com`` covers ``www.kimi.com``) giving one setting.
+
+    ``names`` are tried in order; the first present wins. ``chunked`` joins ``<name>.0``,
+    ``<name>.1``... when the unsplit cookie is absent (NextAuth splits cookies over 4 KB).
+    ``header`` makes the setting a whole ``Cookie`` header of every cookie on the domains,
+    for sites that need more than the session cookie (Cloudflare's ``cf_clearance``...).
+    """
+
+    setting: str
+    domains: tuple[str, ...]
+    names: tuple[str, ...]
+    chunked: bool = False
+    header: bool = False
+
+
+@dataclass(frozen=True)
+class StorageRule:
+    """A ``localStorage`` entry of one of ``origins`` (``https://chat.z.ai``) giving one setting."""
+
+    setting: str
+    origins: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BrowserLogin:
+    """Where a provider's web login lives in a browser: read by ``agentgauge.browser``, declared here."""
+
+    label: str  # what the user logs in to, for hints: "claude.ai"
+    cookies: tuple[CookieRule, ...] = ()
+    storage: tuple[StorageRule, ...] = ()
+
+    def cookie_domains(self) -> tuple[str, ...]:
+        """Every domain whose cookies are read (the readers filter by these before decrypting)."""
+        seen: dict[str, None] = {}
+        for rule in self.cookies:
+            seen.update(dict.fromkeys(rule.domains))
+        return tuple(seen)
 
 
 @dataclass(frozen=True)
@@ -76,12 +143,18 @@ class AuthSource:
 
     id: str
     source: str  # the snapshot's ``source`` value: oauth, cookie, api_key, cli, local_file, browser
-    label: str
+    label: str  # the source in words, as the dashboard shows it: "Claude Code login", "API key"
     requires: tuple[str, ...]
     hint: str
     optional: tuple[str, ...] = ()
     discover: Callable[[DiscoverContext], Discovered | None] | None = None
     discovered_source: str = "cli"
+    # The web login in the user's browsers, tried after ``discover`` (source ``browser``).
+    browser: BrowserLogin | None = None
+    # Only offered when the provider's settings allow it (z.ai: a chat.z.ai token suits the global region).
+    when: Callable[[Mapping[str, str]], bool] | None = None
+    # Cloudflare-fronted web paths refuse Python's TLS handshake: send a browser's (docs/tls.md).
+    impersonate: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +186,20 @@ class WindowSpec:
 
     def matches(self, window_id: str) -> bool:
         return fnmatch.fnmatchcase(window_id, self.id)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How a recorded upstream payload (``tests/fixtures/<id>/<glob>``) becomes ``parse`` input, so
+    the fuzz tests derive their cases from the fixtures. ``format`` is how the file is decoded."""
+
+    glob: str
+    key: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    format: str = "json"  # json | html | text
+
+    def raw(self, payload: Any) -> Raw:
+        return {self.key: payload, **self.extra}
 
 
 class TokenSink(Protocol):
@@ -154,11 +241,14 @@ class FetchContext:
 
 class Provider(ABC):
     """Base class for provider declarations. Subclasses set the class attributes and override
-    ``fetch`` and ``parse``; ``sim_routes`` serves the same protocol for the simulator."""
+    ``fetch`` and ``parse``; ``<id>/sim.py`` serves the same protocol for the simulator."""
 
     id: ClassVar[str]
     name: ClassVar[str]
     docs_url: ClassVar[str] = ""
+    # The provider's public status page (an Atlassian Statuspage or incident.io site serving
+    # /api/v2/summary.json): the server shows its open incidents on the cards (agentgauge.incidents).
+    status_page: ClassVar[str] = ""
     settings: ClassVar[tuple[Setting, ...]] = ()
     auth: ClassVar[tuple[AuthSource, ...]] = ()
     windows: ClassVar[tuple[WindowSpec, ...]] = ()
@@ -168,6 +258,15 @@ class Provider(ABC):
     redact_keys: ClassVar[frozenset[str]] = frozenset()
     # Credentials the simulator accepts; ``--demo`` configures them.
     sim_credentials: ClassVar[Mapping[str, str]] = {}
+    # Extra demo accounts beside ``default`` (how several accounts of one provider look).
+    demo_accounts: ClassVar[tuple[str, ...]] = ()
+    # Every environment variable discovery reads besides the settings' own: discovery sees only
+    # these (plus HOME/PATH-like basics), and tests isolate them.
+    env_vars: ClassVar[tuple[str, ...]] = ()
+    # What the upstream answers: ``json``, ``html`` (a page scrape), ``text`` or ``local`` (no HTTP).
+    response_format: ClassVar[str] = "json"
+    # Recorded payloads and how each becomes ``parse`` input (fuzz tests, ``doctor --bundle``).
+    samples: ClassVar[tuple[Sample, ...]] = ()
 
     @abstractmethod
     async def fetch(self, ctx: FetchContext) -> Raw:
@@ -176,10 +275,6 @@ class Provider(ABC):
     @abstractmethod
     def parse(self, raw: Raw, now: datetime) -> Usage:
         """Pure: the payloads from ``fetch`` as normalized windows and plan."""
-
-    def sim_routes(self, sim: SimContext) -> Mapping[str, list[Any]]:
-        """Starlette routes per URL setting name, mounted at ``/<provider>/<url-name>``."""
-        return {}
 
     # -- declarations helpers -------------------------------------------------------------
     def setting_spec(self, name: str) -> Setting | None:
@@ -190,6 +285,12 @@ class Provider(ABC):
 
     def secret_settings(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.settings if s.secret)
+
+    def environment(self) -> tuple[str, ...]:
+        """Every environment variable this provider reads: overrides, ecosystem aliases, discovery."""
+        names = [s.env_var(self.id) for s in self.settings] + [e for s in self.settings for e in s.env]
+        names.append(f"AGENTGAUGE_{self.id.upper()}_ENABLED")
+        return tuple(dict.fromkeys([*names, *self.env_vars]))
 
     def __repr__(self) -> str:
         return f"<Provider {self.id}>"

@@ -14,8 +14,6 @@ The pure parts (expiry, request body, response) are separate from the one I/O fu
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from typing import Any, TypeVar
 import orjson
 
 from ..errors import AgentGaugeError, AuthError, ParseError, UpstreamError
-from . import _http
+from . import _http, _jwt
 from ._base import FetchContext
 
 T = TypeVar("T")
@@ -34,7 +32,7 @@ EXPIRES_AT = "expires_at"  # Credentials.details key: expiry as epoch seconds (a
 LEEWAY = timedelta(seconds=60)  # refresh a little early so the usage call does not race the expiry
 ORIGIN = "oauth-refresh"
 # OAuth error codes that mean the refresh token itself is no good (RFC 6749 section 5.2).
-REJECTED = {"invalid_grant", "invalid_token", "unauthorized_client", "invalid_request"}
+REJECTED = frozenset({"invalid_grant", "invalid_token", "unauthorized_client", "invalid_request"})
 _ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 
@@ -61,21 +59,6 @@ class TokenPair:
 
 
 # -- pure ----------------------------------------------------------------------------------------
-def jwt_exp(token: str | None) -> datetime | None:
-    """The ``exp`` claim of a JWT (unverified: only used to decide when to refresh)."""
-    parts = (token or "").split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    if isinstance(exp, int | float) and not isinstance(exp, bool) and exp > 0:
-        return datetime.fromtimestamp(exp, UTC)
-    return None
-
-
 def expiry_detail(when: datetime | None) -> dict[str, str]:
     return {EXPIRES_AT: str(int(when.timestamp()))} if when else {}
 
@@ -105,33 +88,39 @@ def token_url(base: str, client: OAuthClient) -> str:
 
 
 def parse_refresh(payload: Any, now: datetime, client: OAuthClient) -> TokenPair:
-    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str) \
-            or not payload["access_token"]:
-        raise ParseError(f"{client.provider_name}: the token refresh answer has no access_token",
-                         field="access_token")
+    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str) or not payload["access_token"]:
+        raise ParseError(f"{client.provider_name}: the token refresh answer has no access_token", field="access_token")
     access = payload["access_token"]
     refresh = payload.get("refresh_token") if isinstance(payload.get("refresh_token"), str) else None
     lifetime = payload.get("expires_in")
     if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) and lifetime > 0:
         when: datetime | None = now + timedelta(seconds=float(lifetime))
     else:
-        when = jwt_exp(access)
+        when = _jwt.exp(access)
     return TokenPair(access, refresh or None, when)
 
 
-def rejection(client: OAuthClient, status: int, body: bytes) -> AuthError | UpstreamError:
-    """A 400/401 of the token endpoint: only the error *code* is quoted, never the body."""
+def rejection(
+    client: OAuthClient, status: int, body: bytes, rejected: frozenset[str] = REJECTED
+) -> AuthError | UpstreamError:
+    """A 400/401 of the token endpoint: only the error *code* is quoted, never the body. A 401 or a
+    code in ``rejected`` is an ``AuthError`` (log in again), anything else an ``UpstreamError``."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         data = None
     code = data.get("error") if isinstance(data, dict) else None
     code = code if isinstance(code, str) and _ERROR_CODE.match(code) else None
-    if status == 401 or code in REJECTED:
-        return AuthError(f"{client.provider_name}: the token refresh was rejected ({code or f'HTTP {status}'}); "
-                         "the login has expired", hint=client.relogin_hint, status_code=status)
-    return UpstreamError(f"{client.provider_name}: the token refresh failed ({code or f'HTTP {status}'})",
-                         status_code=status)
+    if status == 401 or code in rejected:
+        return AuthError(
+            f"{client.provider_name}: the token refresh was rejected ({code or f'HTTP {status}'}); "
+            "the login has expired",
+            hint=client.relogin_hint,
+            status_code=status,
+        )
+    return UpstreamError(
+        f"{client.provider_name}: the token refresh failed ({code or f'HTTP {status}'})", status_code=status
+    )
 
 
 # -- I/O -------------------------------------------------------------------------------------------
@@ -141,9 +130,16 @@ async def refresh(ctx: FetchContext, client: OAuthClient, refresh_token: str) ->
     headers = {"Accept": "application/json"}
     if client.json_body:
         headers["Content-Type"] = "application/json"
-    response = await _http.send(ctx, "POST", url, what="token refresh", headers=headers,
-                                json=body if client.json_body else None, data=None if client.json_body else body,
-                                ok_statuses=(200, 400, 401))
+    response = await _http.send(
+        ctx,
+        "POST",
+        url,
+        what="token refresh",
+        headers=headers,
+        json=body if client.json_body else None,
+        data=None if client.json_body else body,
+        ok_statuses=(200, 400, 401),
+    )
     if response.status_code != 200:
         raise rejection(client, response.status_code, response.content)
     return parse_refresh(_http.decode_json(ctx, response, what="token refresh"), ctx.now(), client)
@@ -157,8 +153,11 @@ async def _refresh_and_keep(ctx: FetchContext, client: OAuthClient, refresh_toke
         await asyncio.to_thread(ctx.tokens.save, values, expires_at=pair.expires_at, origin=ORIGIN)
     except (AgentGaugeError, OSError) as exc:
         # The usage call can still go ahead; the next run will refresh again (or ask to log in).
-        ctx.log.warning("%s: could not keep the refreshed token: %s", client.provider_name,
-                        getattr(exc, "message", type(exc).__name__))
+        ctx.log.warning(
+            "%s: could not keep the refreshed token: %s",
+            client.provider_name,
+            getattr(exc, "message", type(exc).__name__),
+        )
     ctx.log.info("%s/%s: access token refreshed into agentgauge's secret store", ctx.provider.id, ctx.account)
     return pair.access_token
 

@@ -1,17 +1,24 @@
 """Pure helpers every ``parse`` uses to read upstream values defensively.
 
 Numbers may arrive as strings, objects as ``null``, times as ISO strings (with
-nanoseconds), epoch seconds or epoch milliseconds. Conversion happens here, once.
+nanoseconds), epoch seconds or epoch milliseconds. Conversion happens here, once. Also here:
+rate-limit headers (``limit``/``remaining`` pairs, Go-style durations) and the warnings a fetch
+recorded for a failed enrichment call (``_http.problem``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ParseError
+from ..models import ErrorInfo, ErrorKind
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def obj(value: Any) -> dict[str, Any]:
@@ -163,3 +170,106 @@ def unique_id(window_id: str, taken: set[str]) -> str:
         candidate, n = f"{window_id}_{n}", n + 1
     taken.add(candidate)
     return candidate
+
+
+class Salvage:
+    """Keeps a response useful when part of it drifts: each entry is built on its own, and one that
+    does not parse becomes a warning naming its field while the others are still shown.
+
+    ::
+
+        salvage = Salvage()
+        windows = salvage.each(items(data.get("limits")), lambda i, entry: window_from(entry, f"limits[{i}]"))
+        return Usage(windows=tuple(windows), warnings=salvage.warnings())
+
+    A response with no usable window at all is still a ``parse`` error: the engine raises it (with
+    the first warning) and keeps the last good data.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[ParseError] = []
+
+    def each(self, entries: Iterable[T], build: Callable[[int, T], R | None]) -> list[R]:
+        out: list[R] = []
+        for index, entry in enumerate(entries):
+            try:
+                built = build(index, entry)
+            except ParseError as exc:
+                self.problems.append(exc)
+                continue
+            if built is not None:
+                out.append(built)
+        return out
+
+    def keep(self, build: Callable[[], R]) -> R | None:
+        """One optional part (a plan, a balance block): its failure is a warning, not the end."""
+        try:
+            return build()
+        except ParseError as exc:
+            self.problems.append(exc)
+            return None
+
+    def warnings(self) -> tuple[ErrorInfo, ...]:
+        return tuple(exc.info() for exc in self.problems)
+
+
+# -- what a fetch recorded -------------------------------------------------------------------------
+def recorded_warning(record: Any, default_hint: str) -> ErrorInfo | None:
+    """The warning for a failed enrichment call that ``fetch`` recorded with ``_http.problem``
+    (``{"kind", "message", "hint"}``); None when the record says nothing."""
+    error = obj(record)
+    message = opt_str(error.get("message"))
+    if not message:
+        return None
+    try:
+        kind = ErrorKind(opt_str(error.get("kind")) or "upstream")
+    except ValueError:
+        kind = ErrorKind.UPSTREAM
+    hint = opt_str(error.get("hint")) or default_hint
+    return ErrorInfo(kind=kind, message=message[:300], hint=hint[:300])
+
+
+# -- rate-limit headers ----------------------------------------------------------------------------
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s|d)")
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def _named(name: str) -> str:
+    return f"{name}: " if name else ""
+
+
+def lower_keys(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """Headers as a plain dict with lower-cased names (recorded headers keep whatever case came)."""
+    return {str(k).lower(): v for k, v in headers.items()}
+
+
+def duration(text: str, field: str, *, days: bool = False, name: str = "") -> float:
+    """A Go-style duration as seconds: ``1h2m3.5s``, ``12ms``, ``0s``; a bare number is seconds;
+    ``6d`` only with ``days``. Anything else is a ParseError naming ``field`` (``name``: the provider,
+    for the message)."""
+    value = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return float(value)
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value or (not days and any(u == "d" for _, u in parts)):
+        raise ParseError(f"{_named(name)}header '{field}' is not a duration", field=field)
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def limit_and_used(
+    headers: Mapping[str, Any], limit_field: str, remaining_field: str, *, name: str = ""
+) -> tuple[float, float] | None:
+    """``(limit, used)`` from a rate-limit header pair (``headers`` with lower-cased names). None when
+    neither is sent, or a value is negative (``-1``: the service does not know); one without the
+    other, or a limit of 0, is a ParseError naming ``limit_field``."""
+    limit = opt_num(headers.get(limit_field), limit_field)
+    remaining = opt_num(headers.get(remaining_field), remaining_field)
+    if limit is None and remaining is None:
+        return None
+    if limit is None or remaining is None:
+        raise ParseError(f"{_named(name)}header {limit_field} or {remaining_field} is missing", field=limit_field)
+    if limit < 0 or remaining < 0:
+        return None
+    if limit == 0:
+        raise ParseError(f"{_named(name)}header {limit_field} is 0", field=limit_field)
+    return limit, max(limit - remaining, 0.0)

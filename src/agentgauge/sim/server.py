@@ -1,19 +1,26 @@
 """``agentgauge sim``: every implemented provider's real paths on 127.0.0.1, with auth checks.
 
-Each provider contributes its routes (``Provider.sim_routes``), mounted at
-``/<provider>/<url-setting>`` so that pointing the provider's base-URL setting there is
-all a client needs. Control endpoints under ``/__sim/`` inject faults (status codes,
-timeouts, truncated or HTML bodies, replacement payloads), add latency and move the clock;
-tests and benchmarks use them over real HTTP.
+Each provider contributes its routes from its own ``<package>/sim.py`` (``routes(ctx)``), mounted
+at ``/<provider>/<url-setting>`` so that pointing the provider's base-URL setting there is
+all a client needs. Only the simulator loads those modules. Control endpoints under
+``/__sim/`` inject faults (status codes, timeouts, truncated or HTML bodies, replacement
+payloads), add latency and move the clock; tests and benchmarks use them over real HTTP. The
+request log and ``/__sim/stats`` count requests per path prefix (one provider's URL setting), with
+how many were in flight at once: tests check politeness limits there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
+import logging
+import signal
 import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +32,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..providers import registry
-from ..providers._base import Provider
-from .context import SimContext
+from ..providers import Provider, registry
+from ..providers.simkit import SimContext
 
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
@@ -46,12 +52,38 @@ class Fault:
     remaining: int | None = None  # None = until cleared
 
 
+@dataclass
+class PrefixStats:
+    """Requests to one path prefix (``/<provider>/<url setting>``): how many, and how many at once."""
+
+    requests: int = 0
+    in_flight: int = 0
+    peak: int = 0
+
+
+def path_prefix(path: str) -> str:
+    """``/zai/url/api/monitor`` -> ``/zai/url``: the mount of one provider's URL setting."""
+    return "/".join(path.split("/")[:3])
+
+
 class SimState:
     def __init__(self, ctx: SimContext) -> None:
         self.ctx = ctx
         self.faults: list[Fault] = []
         self.latency = 0.0
         self.requests: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.stats: dict[str, PrefixStats] = {}
+
+    def started(self, path: str) -> int:
+        """Count a request in; returns how many of its prefix are now in flight (itself included)."""
+        stats = self.stats.setdefault(path_prefix(path), PrefixStats())
+        stats.requests += 1
+        stats.in_flight += 1
+        stats.peak = max(stats.peak, stats.in_flight)
+        return stats.in_flight
+
+    def finished(self, path: str) -> None:
+        self.stats[path_prefix(path)].in_flight -= 1
 
     def take_fault(self, path: str) -> Fault | None:
         for fault in self.faults:
@@ -109,10 +141,36 @@ class FaultMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        in_flight = self.state.started(path)
         self.state.requests.append(
-            {"method": scope["method"], "path": path, "query": scope.get("query_string", b"").decode(),
-             "headers": headers, "body": body.decode("utf-8", "replace")}
+            {
+                "method": scope["method"],
+                "path": path,
+                "query": scope.get("query_string", b"").decode(),
+                "headers": headers,
+                "body": body.decode("utf-8", "replace"),
+                "in_flight": in_flight,  # requests to this path prefix in flight as it arrived, itself included
+                "at": time.time(),  # when it arrived (tests count requests per interval)
+            }
         )
+        done = False
+
+        async def counted_send(message: Message) -> None:
+            # Counted out before the last byte leaves: a client that sends its next request as soon as
+            # it has this answer never finds this one still counted.
+            nonlocal done
+            if message["type"] == "http.response.body" and not message.get("more_body", False) and not done:
+                done = True
+                self.state.finished(path)
+            await send(message)
+
+        try:
+            await self._respond(scope, replay, counted_send, path)
+        finally:
+            if not done:
+                self.state.finished(path)
+
+    async def _respond(self, scope: Scope, replay: Receive, send: Send, path: str) -> None:
         if self.state.latency:
             await asyncio.sleep(self.state.latency)
         fault = self.state.take_fault(path)
@@ -130,8 +188,9 @@ class FaultMiddleware:
             )
             return
         if fault.kind == "html":
-            await Response(fault.body or "<html><body><h1>Welcome</h1></body></html>", status_code=200,
-                           media_type="text/html")(scope, replay, send)
+            await Response(
+                fault.body or "<html><body><h1>Welcome</h1></body></html>", status_code=200, media_type="text/html"
+            )(scope, replay, send)
             return
         if fault.kind == "body":
             media = fault.headers.get("content-type", "application/json")
@@ -170,13 +229,29 @@ def sim_credentials(providers: list[Provider]) -> dict[str, dict[str, str]]:
     return {p.id: dict(p.sim_credentials) for p in providers}
 
 
+def sim_module(provider: Provider) -> Any | None:
+    """The provider's simulator module (``<its package>.sim``), or None when it has none."""
+    name = f"{type(provider).__module__}.sim"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def provider_routes(provider: Provider, ctx: SimContext) -> Mapping[str, list[Any]]:
+    module = sim_module(provider)
+    return module.routes(ctx) if module is not None and hasattr(module, "routes") else {}
+
+
 def build_app(ctx: SimContext | None = None, providers: list[Provider] | None = None) -> tuple[Starlette, SimState]:
     providers = providers or registry.all_providers()
     ctx = ctx or SimContext(sim_credentials(providers))
     state = SimState(ctx)
     mounts: list[Any] = []
     for provider in providers:
-        for url_name, routes in provider.sim_routes(ctx).items():
+        for url_name, routes in provider_routes(provider, ctx).items():
             mounts.append(Mount(f"/{provider.id}/{url_name}", app=Router(routes=routes)))
 
     async def add_fault(request: Request) -> Response:
@@ -199,9 +274,18 @@ def build_app(ctx: SimContext | None = None, providers: list[Provider] | None = 
     async def request_log(request: Request) -> Response:
         return JSONResponse(list(state.requests))
 
+    async def stats(request: Request) -> Response:
+        return JSONResponse({prefix: vars(s) for prefix, s in state.stats.items()})
+
+    async def reset_stats(request: Request) -> Response:
+        for s in state.stats.values():  # requests still in flight stay counted until they end
+            s.requests, s.peak = 0, s.in_flight
+        return JSONResponse({})
+
     async def index(request: Request) -> Response:
-        return JSONResponse({"simulator": "agentgauge", "providers": [p.id for p in providers],
-                             "mounts": [m.path for m in mounts]})
+        return JSONResponse(
+            {"simulator": "agentgauge", "providers": [p.id for p in providers], "mounts": [m.path for m in mounts]}
+        )
 
     routes = [
         Route("/", index),
@@ -210,6 +294,8 @@ def build_app(ctx: SimContext | None = None, providers: list[Provider] | None = 
         Route("/__sim/latency", set_latency, methods=["POST"]),
         Route("/__sim/advance", advance, methods=["POST"]),
         Route("/__sim/requests", request_log, methods=["GET"]),
+        Route("/__sim/stats", stats, methods=["GET"]),
+        Route("/__sim/stats", reset_stats, methods=["DELETE"]),
         *mounts,
     ]
     app = Starlette(routes=routes)
@@ -226,15 +312,24 @@ def base_urls(base: str, providers: list[Provider] | None = None) -> dict[str, d
 class SimServer:
     """The simulator on a background thread (used by ``--demo``, tests and benchmarks)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, ctx: SimContext | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, ctx: SimContext | None = None, extra_hosts: tuple[str, ...] = ()
+    ) -> None:
         self.app, self.state = build_app(ctx)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
+        self.workdir: str | None = None  # where tests put local sources (fake CLIs, config trees)
+        self.sock = _listen(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        # More addresses on the same port (127.0.0.2, ...): upstream hosts of their own, as providers
+        # have in reality, for whatever limits requests per host.
+        self.extra = [_listen(extra, self.port) for extra in extra_hosts]
+        self.hosts = (self.host, *extra_hosts)
+        # h11, not httptools: httptools drops the body of a request that asks to upgrade (curl and
+        # browser-TLS clients send `Upgrade: h2c` on plain http), and the real services accept those.
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False, http="h11")
         self.server = CalmServer(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock, *self.extra]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -251,8 +346,10 @@ class SimServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=5)
-        self.sock.close()
+        if self.thread.ident is not None:  # started (stop may follow an interrupted start)
+            self.thread.join(timeout=5)
+        for sock in (self.sock, *self.extra):
+            sock.close()
 
     def __enter__(self) -> SimServer:
         return self.start()
@@ -261,9 +358,34 @@ class SimServer:
         self.stop()
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class QuietUpgrades(logging.Filter):
+    """Drops uvicorn's warnings about upgrade requests. curl and browser-TLS clients send ``Upgrade:
+    h2c`` on plain http; the request is answered over HTTP/1.1 as the real services answer it, so
+    the warnings (one or two per request) only fill the terminal of ``serve`` and ``--demo``."""
+
+    DROPPED = ("Unsupported upgrade request.", "No supported WebSocket library detected.")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.DROPPED)
+
+
+QUIET_UPGRADES = QuietUpgrades()
+
+
 class CalmServer(uvicorn.Server):
     """uvicorn wakes ten times a second to refresh its Date header and check for shutdown; once a
     second is plenty and keeps an idle server near zero CPU."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        logging.getLogger("uvicorn.error").addFilter(QUIET_UPGRADES)  # once: addFilter skips a repeat
 
     async def main_loop(self) -> None:
         counter = 0
@@ -274,42 +396,28 @@ class CalmServer(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
 
-class SimProcess:
-    """The simulator in its own process (``serve --demo``): like a real upstream, it does not share
-    the server's interpreter, so it cannot stall the server's event loop."""
+# What stops a service: Ctrl-C, `kill`/Docker/systemd (SIGTERM), a closed terminal (SIGHUP), Ctrl-Break.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name)
+)
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        import subprocess
-        import sys
 
-        with socket.socket() as probe:
-            probe.bind((host, 0))
-            self.port = probe.getsockname()[1]
-        self.host = host
-        self.proc = subprocess.Popen([sys.executable, "-m", "agentgauge", "sim", "--host", host, "--port",
-                                      str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+class ServiceServer(CalmServer):
+    """A CalmServer for a process that runs as a service (``serve``, the demo's simulator child):
+    SIGINT, SIGTERM and SIGHUP all stop it gracefully and ``run()`` then returns normally. uvicorn
+    itself re-raises the signal after its shutdown, which kills the process before its own cleanup
+    (the demo's child process and temp data) can run, and turns Ctrl-C into a KeyboardInterrupt."""
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> SimProcess:
-        import httpx
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("simulator process exited")
-            try:
-                httpx.get(self.url + "/", timeout=1)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("simulator did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
+        # A bound method of the server: sse-starlette finds the server through the SIGTERM handler
+        # to end open event streams when it stops.
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
         try:
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

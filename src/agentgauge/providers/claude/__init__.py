@@ -4,12 +4,14 @@ Sources, in fallback order:
 
 1. ``oauth``: ``GET {api}/api/oauth/usage`` with Claude Code's OAuth token (read from
    ``~/.claude/.credentials.json`` or set directly); needs the ``user:profile`` scope.
-2. ``web``: claude.ai with the ``sessionKey`` cookie: ``GET {web}/api/organizations`` to
-   find the chat organization, then ``GET {web}/api/organizations/{uuid}/usage``.
+2. ``web``: claude.ai with the ``sessionKey`` cookie: ``GET {web}/api/bootstrap`` names the
+   account's organizations and plan (``GET {web}/api/organizations`` when it cannot), then
+   ``GET {web}/api/organizations/{uuid}/usage``.
 3. ``cli``: the ``claude`` binary in a pseudo-terminal, reading its ``/usage`` panel.
 
-Both HTTP sources return the same JSON (see ``parsing.parse_usage``). Credential files are
-read-only: Claude Code owns and refreshes its token, so we never write it back.
+Both HTTP sources return the same JSON (see ``parsing.parse_usage``); ``panel`` reads the CLI's
+panel. Credential files are read-only: Claude Code owns and refreshes its token, so we never
+write it back.
 """
 
 from __future__ import annotations
@@ -23,31 +25,41 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-from ...browser.sources import browser_discover
-from ...errors import AuthError, ConfigError, ParseError, ProviderConfigError
+from ...errors import AuthError, ChallengeError, ConfigError, ParseError, ProviderConfigError, UpstreamError
 from ...models import Usage
-from ...secret import Secret
-from ...sim.context import SimContext, iso, unauthorized
-from .. import _http, _oauth
-from .._base import AuthSource, DiscoverContext, Discovered, FetchContext, Provider, Raw, Setting, WindowSpec
-from .._parse import items, opt_num, opt_str
-from . import cli, parsing
+from .. import _capture, _http, _oauth
+from .._base import (
+    AuthSource,
+    BrowserLogin,
+    CookieRule,
+    DiscoverContext,
+    Discovered,
+    FetchContext,
+    Provider,
+    Raw,
+    Sample,
+    Secret,
+    Setting,
+    WindowSpec,
+)
+from .._parse import opt_num, opt_str
+from . import cli, panel, parsing
 
 OAUTH_PATH = "/api/oauth/usage"
 ORGS_PATH = "/api/organizations"
+BOOTSTRAP_PATH = "/api/bootstrap"
 OAUTH_BETA = "oauth-2025-04-20"
 USER_AGENT = "claude-code/2.1.0"
 LOGIN_HINT = "Run `claude` and log in (/login), then refresh; or set AGENTGAUGE_CLAUDE_OAUTH_TOKEN."
-SCOPE_HINT = ("The token lacks the user:profile scope (long-lived `claude setup-token` tokens only have "
-              "user:inference). Use the token Claude Code stores after `claude` /login, or the web source.")
-COOKIE_HINT = ("Log in to claude.ai in your browser again and copy the sessionKey cookie into "
-               "AGENTGAUGE_CLAUDE_SESSION_KEY, then refresh.")
+SCOPE_HINT = (
+    "The token lacks the user:profile scope (long-lived `claude setup-token` tokens only have "
+    "user:inference). Use the token Claude Code stores after `claude` /login, or the web source."
+)
+COOKIE_HINT = (
+    "Log in to claude.ai in your browser again and copy the sessionKey cookie into "
+    "AGENTGAUGE_CLAUDE_SESSION_KEY, then refresh."
+)
 
 
 KEYCHAIN_SERVICE = "Claude Code-credentials"
@@ -55,8 +67,15 @@ PLATFORM = sys.platform  # tests set "darwin" to exercise the Keychain path with
 CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
 TOKEN_PATH = "/v1/oauth/token"
 RELOGIN_HINT = "The Claude login has expired: run `claude` and log in again (/login), then refresh."
-OAUTH = _oauth.OAuthClient(provider_name="Claude", url_setting="token_url", path=TOKEN_PATH, client_id=CLIENT_ID,
-                           json_body=False, access_setting="oauth_token", relogin_hint=RELOGIN_HINT)
+OAUTH = _oauth.OAuthClient(
+    provider_name="Claude",
+    url_setting="token_url",
+    path=TOKEN_PATH,
+    client_id=CLIENT_ID,
+    json_body=False,
+    access_setting="oauth_token",
+    relogin_hint=RELOGIN_HINT,
+)
 
 
 def credentials_file(ctx: DiscoverContext) -> Path:
@@ -72,8 +91,13 @@ def _keychain_text(ctx: DiscoverContext) -> str | None:
     if not security:
         return None
     try:
-        done = subprocess.run([security, "find-generic-password", "-s", KEYCHAIN_SERVICE, "-w"],
-                              capture_output=True, text=True, timeout=15, check=False)
+        done = subprocess.run(
+            [security, "find-generic-password", "-s", KEYCHAIN_SERVICE, "-w"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:  # no such item, or the user denied access
@@ -94,15 +118,19 @@ def _discover_oauth(ctx: DiscoverContext) -> Discovered | None:
     try:
         data = json.loads(text)
     except ValueError:
-        raise ConfigError(f"Claude: {where} is not valid JSON",
-                          hint="Run `claude` and log in again so it rewrites the file.") from None
+        raise ConfigError(
+            f"Claude: {where} is not valid JSON", hint="Run `claude` and log in again so it rewrites the file."
+        ) from None
     oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
     token = opt_str(oauth.get("accessToken")) if isinstance(oauth, dict) else None
     if not isinstance(oauth, dict) or not token:
         # Claude Code 2.1.x may keep only MCP logins (mcpOAuth) here: the CLI itself is logged out.
         raise ConfigError(f"Claude: {where} holds no Claude login (not logged in)", hint=LOGIN_HINT)
-    details = {key: str(oauth[key]) for key in ("subscriptionType", "rateLimitTier", "expiresAt")
-               if isinstance(oauth.get(key), str | int | float) and not isinstance(oauth.get(key), bool)}
+    details = {
+        key: str(oauth[key])
+        for key in ("subscriptionType", "rateLimitTier", "expiresAt")
+        if isinstance(oauth.get(key), str | int | float) and not isinstance(oauth.get(key), bool)
+    }
     expires_ms = opt_num(details.get("expiresAt")) if details.get("expiresAt") else None
     if expires_ms:
         details[_oauth.EXPIRES_AT] = str(int(expires_ms / 1000))
@@ -120,8 +148,7 @@ def _discover_cli(ctx: DiscoverContext) -> Discovered | None:
 
 def _cookie_header(value: str) -> str:
     """A bare ``sessionKey`` value, or a whole ``Cookie:`` header pasted from the browser."""
-    value = value.strip().removeprefix("Cookie:").strip()
-    return value if "=" in value else f"sessionKey={value}"
+    return _capture.named_cookie(value, "sessionKey")
 
 
 def _expired_hint(details: Mapping[str, str], now: datetime) -> str | None:
@@ -135,16 +162,26 @@ class Claude(Provider):
     id = "claude"
     name = "Claude"
     docs_url = "https://claude.ai/settings/usage"
+    status_page = "https://status.claude.com"
     settings = (
-        Setting("oauth_token", "Claude Code OAuth access token (sk-ant-oat...) with the user:profile scope.",
-                secret=True),
-        Setting("session_key", "claude.ai sessionKey cookie value (sk-ant-sid...), or a whole Cookie header.",
-                secret=True),
-        Setting("refresh_token", "Claude Code OAuth refresh token; used only to refresh into agentgauge's own "
-                "secret store when the access token has expired.", secret=True),
+        Setting(
+            "oauth_token", "Claude Code OAuth access token (sk-ant-oat...) with the user:profile scope.", secret=True
+        ),
+        Setting(
+            "session_key", "claude.ai sessionKey cookie value (sk-ant-sid...), or a whole Cookie header.", secret=True
+        ),
+        Setting(
+            "refresh_token",
+            "Claude Code OAuth refresh token; used only to refresh into agentgauge's own "
+            "secret store when the access token has expired.",
+            secret=True,
+        ),
         Setting("api_url", "Base URL of the OAuth usage API.", default="https://api.anthropic.com"),
-        Setting("token_url", "Base URL of the OAuth token service (/v1/oauth/token is appended).",
-                default="https://platform.claude.com"),
+        Setting(
+            "token_url",
+            "Base URL of the OAuth token service (/v1/oauth/token is appended).",
+            default="https://platform.claude.com",
+        ),
         Setting("web_url", "Base URL of claude.ai.", default="https://claude.ai"),
         Setting("org_id", "claude.ai organization uuid; skips organization discovery for the web source."),
         Setting("claude_path", "Path of the claude CLI for the cli source; found on PATH when unset."),
@@ -152,24 +189,35 @@ class Claude(Provider):
     )
     auth = (
         AuthSource(
-            id="oauth", source="oauth", label="Claude Code OAuth token", requires=("oauth_token",),
+            id="oauth",
+            source="oauth",
+            label="Claude Code login",
+            requires=("oauth_token",),
             optional=("refresh_token",),
-            hint="Log in with `claude` (it writes ~/.claude/.credentials.json) or set "
-                 "AGENTGAUGE_CLAUDE_OAUTH_TOKEN.",
-            discover=_discover_oauth, discovered_source="cli",
+            hint="Log in with `claude` (it writes ~/.claude/.credentials.json) or set AGENTGAUGE_CLAUDE_OAUTH_TOKEN.",
+            discover=_discover_oauth,
+            discovered_source="cli",
         ),
         AuthSource(
-            id="web", source="cookie", label="claude.ai session cookie", requires=("session_key",),
+            id="web",
+            source="cookie",
+            label="claude.ai cookie",
+            requires=("session_key",),
             optional=("org_id",),
             hint="Log in to claude.ai in Firefox or Chrome (agentgauge reads the sessionKey cookie), or copy it "
-                 "into AGENTGAUGE_CLAUDE_SESSION_KEY.",
-            discover=browser_discover("claude"), discovered_source="browser",
+            "into AGENTGAUGE_CLAUDE_SESSION_KEY.",
+            browser=BrowserLogin("claude.ai", cookies=(CookieRule("session_key", ("claude.ai",), ("sessionKey",)),)),
+            discovered_source="browser",
+            impersonate=True,
         ),
         AuthSource(
-            id="cli", source="cli", label="claude CLI /usage panel", requires=("claude_path",),
-            hint="Install Claude Code (`claude` on PATH) and log in once, or set "
-                 "AGENTGAUGE_CLAUDE_CLAUDE_PATH.",
-            discover=_discover_cli, discovered_source="cli",
+            id="cli",
+            source="cli",
+            label="Claude CLI",
+            requires=("claude_path",),
+            hint="Install Claude Code (`claude` on PATH) and log in once, or set AGENTGAUGE_CLAUDE_CLAUDE_PATH.",
+            discover=_discover_cli,
+            discovered_source="cli",
         ),
     )
     windows = (
@@ -180,15 +228,26 @@ class Claude(Provider):
         WindowSpec("weekly_*", "Weekly · model or surface", 604800, None),
         WindowSpec("extra_usage", "Extra usage (monthly)", None, "usd"),
     )
-    urls: ClassVar[Mapping[str, str]] = {"api_url": "https://api.anthropic.com", "web_url": "https://claude.ai",
-                                         "token_url": "https://platform.claude.com"}
+    urls: ClassVar[Mapping[str, str]] = {
+        "api_url": "https://api.anthropic.com",
+        "web_url": "https://claude.ai",
+        "token_url": "https://platform.claude.com",
+    }
     # The OAuth usage endpoint answers 429 to clients polling faster than every couple of minutes.
     min_interval = 120.0
     timeout = 30.0  # the CLI source needs time to start the TUI
     redact_keys = frozenset({"org_id", "session_key"})
+    env_vars = ("CLAUDE_CONFIG_DIR",)
+    samples = (
+        Sample("oauth-usage-*.json", "usage", {"plan": None}),
+        Sample("web-usage-*.json", "usage", {"plan": None}),
+        Sample("cli-usage-panel*.txt", "panel", {"plan": None}, format="text"),
+    )
     sim_credentials: ClassVar[Mapping[str, str]] = {
-        "oauth_token": "sim-claude-oauth-token", "session_key": "sk-ant-sid01-sim",
-        "refresh_token": "sim-claude-refresh-token"}
+        "oauth_token": "sim-claude-oauth-token",
+        "session_key": "sk-ant-sid01-sim",
+        "refresh_token": "sim-claude-refresh-token",
+    }
 
     async def fetch(self, ctx: FetchContext) -> Raw:
         source = ctx.credentials.auth.id
@@ -200,10 +259,15 @@ class Claude(Provider):
 
     async def _fetch_oauth(self, ctx: FetchContext) -> Raw:
         async def usage(token: str) -> Any:
-            headers = {"Authorization": f"Bearer {token}", "anthropic-beta": OAUTH_BETA,
-                       "Accept": "application/json", "User-Agent": USER_AGENT}
-            return await _http.get_json(ctx, ctx.url("api_url") + OAUTH_PATH, what="OAuth usage request",
-                                        headers=headers)
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "anthropic-beta": OAUTH_BETA,
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+            return await _http.get_json(
+                ctx, ctx.url("api_url") + OAUTH_PATH, what="OAuth usage request", headers=headers
+            )
 
         try:
             # An expired token (or a 401) is refreshed into agentgauge's own copy, then retried once.
@@ -212,151 +276,74 @@ class Claude(Provider):
             if exc.hint == RELOGIN_HINT:
                 raise  # the refresh itself was rejected: only a new login helps
             if exc.status_code == 403:
-                raise AuthError("Claude: the OAuth token may not read usage (HTTP 403, missing the "
-                                "user:profile scope)", hint=SCOPE_HINT, status_code=403) from None
-            raise AuthError(exc.message, hint=_expired_hint(ctx.credentials.details, ctx.now()) or LOGIN_HINT,
-                            status_code=exc.status_code) from None
+                raise AuthError(
+                    "Claude: the OAuth token may not read usage (HTTP 403, missing the user:profile scope)",
+                    hint=SCOPE_HINT,
+                    status_code=403,
+                ) from None
+            raise AuthError(
+                exc.message,
+                hint=_expired_hint(ctx.credentials.details, ctx.now()) or LOGIN_HINT,
+                status_code=exc.status_code,
+            ) from None
         details = ctx.credentials.details
-        return {"usage": payload, "plan": parsing.plan_from(details.get("rateLimitTier"),
-                                                            details.get("subscriptionType"))}
+        return {
+            "usage": payload,
+            "plan": parsing.plan_from(details.get("rateLimitTier"), details.get("subscriptionType")),
+        }
 
     async def _fetch_web(self, ctx: FetchContext) -> Raw:
         base = ctx.url("web_url")
-        headers = {"Cookie": _cookie_header(ctx.secret("session_key")), "Accept": "application/json",
-                   "anthropic-client-platform": "web_claude.ai"}
+        headers = {
+            "Cookie": _cookie_header(ctx.secret("session_key")),
+            "Accept": "application/json",
+            "anthropic-client-platform": "web_claude.ai",
+        }
         try:
             org_id, plan = ctx.credentials.get("org_id") or ctx.setting("org_id"), None
             if not org_id:
-                orgs = await _http.get_json(ctx, base + ORGS_PATH, what="organizations request",
-                                            headers=headers)
-                org = self._pick_org(orgs)
+                org = await self._find_org(ctx, base, headers)
                 org_id, plan = str(org["uuid"]), parsing.plan_from_org(org)
-            payload = await _http.get_json(ctx, f"{base}{ORGS_PATH}/{org_id}/usage",
-                                           what="claude.ai usage request", headers=headers)
+            payload = await _http.get_json(
+                ctx, f"{base}{ORGS_PATH}/{org_id}/usage", what="claude.ai usage request", headers=headers
+            )
         except AuthError as exc:
             raise AuthError(exc.message, hint=COOKIE_HINT, status_code=exc.status_code) from None
         return {"usage": payload, "plan": plan}
 
     @staticmethod
-    def _pick_org(orgs: Any) -> dict[str, Any]:
-        """The organization with the ``chat`` capability (the list may hold non-objects and
-        API-only orgs); else the first object with a uuid."""
-        if not isinstance(orgs, list):
-            raise ParseError("Claude: organizations response is not a list", field="organizations")
-        candidates = [o for o in items(orgs) if opt_str(o.get("uuid"))]
-        chat = [o for o in candidates
-                if isinstance(o.get("capabilities"), list) and "chat" in o["capabilities"]]
-        if not (chat or candidates):
-            raise ParseError("Claude: no organization with a uuid in the organizations response",
-                             field="organizations[].uuid")
-        return (chat or candidates)[0]
+    async def _find_org(ctx: FetchContext, base: str, headers: dict[str, str]) -> dict[str, Any]:
+        """The organization to read, as claude.ai's own page finds it: ``/api/bootstrap`` (the
+        last active org and its plan), else the ``/api/organizations`` list. A bootstrap that
+        fails upstream or drifts falls back; a rejected cookie, a challenge or a 429 does not."""
+        try:
+            boot = await _http.get_json(ctx, base + BOOTSTRAP_PATH, what="bootstrap request", headers=headers)
+            org = parsing.org_from_bootstrap(boot)
+        except ChallengeError:
+            raise
+        except (ParseError, UpstreamError) as exc:
+            ctx.log.info("claude: bootstrap gave no organization (%s); reading the organizations list", exc.message)
+            org = None
+        if org is None:
+            orgs = await _http.get_json(ctx, base + ORGS_PATH, what="organizations request", headers=headers)
+            org = parsing.org_from_list(orgs)
+        return org
 
     async def _fetch_cli(self, ctx: FetchContext) -> Raw:
         try:
             timeout = float(ctx.setting("cli_timeout") or 25)
         except ValueError:
             raise ProviderConfigError("Claude: cli_timeout is not a number of seconds") from None
-        text = await cli.read_usage_panel(ctx.secret("claude_path"), timeout=timeout,
-                                          cwd=tempfile.gettempdir())
+        text = await cli.read_usage_panel(ctx.secret("claude_path"), timeout=timeout, cwd=tempfile.gettempdir())
         return {"panel": text, "plan": None}
 
     def parse(self, raw: Raw, now: datetime) -> Usage:
         plan = raw.get("plan") if isinstance(raw.get("plan"), str) else None
         if "panel" in raw:
-            return parsing.parse_panel(str(raw["panel"]), now, plan)
+            return panel.parse_panel(str(raw["panel"]), now, plan)
         if "extracted" in raw:
-            return parsing.parse_extracted(raw["extracted"], now)
+            return panel.parse_extracted(raw["extracted"], now)
         return parsing.parse_usage(raw.get("usage"), plan)
-
-    # -- simulator ---------------------------------------------------------------------------
-    def sim_routes(self, sim: SimContext) -> Mapping[str, list[Any]]:
-        def payload(account: str) -> dict[str, Any]:
-            session, session_reset = sim.window(f"claude:{account}:session", 18000)
-            weekly, weekly_reset = sim.window(f"claude:{account}:weekly", 604800)
-            sonnet, _ = sim.window(f"claude:{account}:weekly_sonnet", 604800, high=70)
-            opus, _ = sim.window(f"claude:{account}:weekly_opus", 604800, high=50)
-            extra, _ = sim.window(f"claude:{account}:extra", 30 * 86400, high=45)
-            week = {"resets_at": iso(weekly_reset)}
-            return {
-                "five_hour": {"utilization": session, "resets_at": iso(session_reset)},
-                "seven_day": {"utilization": weekly, **week},
-                "seven_day_opus": None,
-                "seven_day_sonnet": {"utilization": sonnet, **week},
-                "seven_day_oauth_apps": None,
-                "seven_day_design": {"utilization": weekly, **week},  # shares the main limit: ignored
-                "limits": [
-                    {"kind": "session", "group": "session", "percent": round(session), "scope": None,
-                     "resets_at": iso(session_reset), "is_active": True},
-                    {"kind": "weekly_all", "group": "weekly", "percent": round(weekly), "scope": None,
-                     **week},
-                    {"kind": "weekly_scoped", "group": "weekly", "percent": round(opus), **week,
-                     "scope": {"model": {"id": None, "display_name": "Opus"}, "surface": None}},
-                ],
-                "extra_usage": {"is_enabled": True, "monthly_limit": 5000, "used_credits": round(50 * extra),
-                                "utilization": extra, "currency": "USD"},
-            }
-
-        def bad_request(message: str) -> Response:
-            error = {"type": "invalid_request_error", "message": message}
-            return JSONResponse({"type": "error", "error": error}, status_code=400)
-
-        async def oauth_usage(request: Request) -> Response:
-            account = sim.bearer_account(request, self.id, "oauth_token")
-            if account is None:
-                return unauthorized("OAuth token is invalid or expired")
-            if request.headers.get("anthropic-beta") != OAUTH_BETA:
-                return bad_request("OAuth authentication is currently not supported.")
-            return JSONResponse(payload(account))
-
-        def cookie_account(request: Request) -> str | None:
-            return sim.cookie_account(request, self.id, "session_key", "sessionKey")
-
-        def permission_error() -> Response:
-            error = {"type": "permission_error", "message": "Invalid authorization"}
-            return JSONResponse({"type": "error", "error": error}, status_code=403)
-
-        async def organizations(request: Request) -> Response:
-            account = cookie_account(request)
-            if account is None:
-                return permission_error()
-            return JSONResponse([
-                "unexpected-entry",
-                {"uuid": f"sim-api-org-{account}", "name": "API credits", "capabilities": ["api"]},
-                {"uuid": f"sim-org-{account}", "name": "Personal", "capabilities": ["chat", "claude_max"],
-                 "rate_limit_tier": "default_claude_max_5x"},
-            ])
-
-        async def org_usage(request: Request) -> Response:
-            account = cookie_account(request)
-            if account is None or request.path_params["org"] != f"sim-org-{account}":
-                return permission_error()
-            body = payload(account)
-            del body["limits"]  # claude.ai answers with the keyed windows only
-            return JSONResponse(body)
-
-        async def token(request: Request) -> Response:
-            """The OAuth token endpoint: a form-encoded refresh_token grant, answered like upstream."""
-            # Parsed by hand: starlette's form parser needs python-multipart, which nothing else needs.
-            form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
-            if form.get("grant_type") != "refresh_token":
-                return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-            if form.get("client_id") != CLIENT_ID:
-                return JSONResponse({"error": "invalid_client"}, status_code=401)
-            account = sim.account_of(self.id, "refresh_token", str(form.get("refresh_token") or ""))
-            if account is None:
-                return JSONResponse({"error": "invalid_grant",
-                                     "error_description": "Refresh token not found or invalid"}, status_code=400)
-            suffix = "" if account == "default" else f"#{account}"
-            return JSONResponse({"token_type": "Bearer", "expires_in": 28800,
-                                 "access_token": self.sim_credentials["oauth_token"] + suffix,
-                                 "refresh_token": self.sim_credentials["refresh_token"] + suffix,
-                                 "scope": "user:inference user:profile"})
-
-        return {
-            "token_url": [Route(TOKEN_PATH, token, methods=["POST"])],
-            "api_url": [Route(OAUTH_PATH, oauth_usage)],
-            "web_url": [Route(ORGS_PATH, organizations), Route(ORGS_PATH + "/{org}/usage", org_usage)],
-        }
 
 
 PROVIDER = Claude()

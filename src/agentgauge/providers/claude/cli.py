@@ -17,13 +17,14 @@ import sys
 
 from ...errors import FetchTimeoutError, ProviderConfigError, UpstreamError
 from .. import _process
-from .parsing import strip_ansi
+from .panel import strip_ansi
 
 ROWS, COLS = 50, 160
 SETTLE = 0.7  # seconds of silence that mean the TUI finished drawing
 _TRUST = re.compile(r"trust\s*the\s*files|Do\s*you\s*trust|Yes,\s*proceed", re.I)
 _PANEL_DONE = re.compile(
-    r"Failed\s*to\s*load\s*usage\s*data|Current\s*session[\s\S]*?%\s*(?:used|left|remaining)", re.I)
+    r"Failed\s*to\s*load\s*usage\s*data|Current\s*session[\s\S]*?%\s*(?:used|left|remaining)", re.I
+)
 
 
 class _Terminal:
@@ -105,8 +106,10 @@ async def read_usage_panel(binary: str, *, timeout: float, cwd: str) -> str:
     """The text (ANSI stripped) the CLI printed after ``/usage`` was sent."""
     if sys.platform == "win32":
         # Claude Code's panel needs a POSIX pseudo-terminal; Windows users have the OAuth file.
-        raise ProviderConfigError("Claude: the CLI /usage source needs a POSIX terminal",
-                                  hint="Use the OAuth login (~/.claude/.credentials.json) or the claude.ai cookie.")
+        raise ProviderConfigError(
+            "Claude: the CLI /usage source needs a POSIX terminal",
+            hint="Use the OAuth login (~/.claude/.credentials.json) or the claude.ai cookie.",
+        )
     import fcntl  # POSIX-only modules, imported here so the provider still loads on Windows
     import pty
     import termios
@@ -116,14 +119,23 @@ async def read_usage_panel(binary: str, *, timeout: float, cwd: str) -> str:
     env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
     try:
         process = await asyncio.create_subprocess_exec(
-            binary, "--allowed-tools", "", stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+            binary,
+            "--allowed-tools",
+            "",
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=env,
             **_process.group_kwargs(),  # its own process group, so stopping it ends its children too
         )
     except OSError as exc:
         os.close(master)
         name = os.path.basename(binary)
-        raise UpstreamError(f"Claude CLI: could not start '{name}' ({type(exc).__name__})",
-                            hint="Check that the claude CLI is installed and runs.") from None
+        raise UpstreamError(
+            f"Claude CLI: could not start '{name}' ({type(exc).__name__})",
+            hint="Check that the claude CLI is installed and runs.",
+        ) from None
     finally:
         os.close(slave)
     term = _Terminal(master)
@@ -132,7 +144,8 @@ async def read_usage_panel(binary: str, *, timeout: float, cwd: str) -> str:
     except TimeoutError:
         raise FetchTimeoutError(
             f"Claude CLI: no /usage panel within {timeout:g} s",
-            hint="Run `claude` once by hand (log in, accept prompts), then refresh.") from None
+            hint="Run `claude` once by hand (log in, accept prompts), then refresh.",
+        ) from None
     finally:
         term.close()
         await _process.stop(process)

@@ -4,12 +4,15 @@ Sources, in fallback order:
 
 1. ``oauth``: the Codex CLI's ChatGPT login (``$CODEX_HOME/auth.json``, read-only) or an
    access token set directly; ``GET {url}/backend-api/wham/usage`` with the bearer token
-   and ``ChatGPT-Account-Id`` (which selects the workspace).
+   and ``ChatGPT-Account-Id`` (which selects the workspace; without it the account's default
+   one answers).
 2. ``web``: the ``__Secure-next-auth.session-token`` cookie of chatgpt.com, exchanged at
    ``GET {url}/api/auth/session`` for an access token, then the same usage call.
 3. ``cli``: ``codex -s read-only -a never app-server`` over JSON-RPC (``account/rateLimits/read``).
 
-Workspaces with spend controls get a second, best-effort call for the monthly spend cap.
+Both HTTP sources then make best-effort calls whose failure never fails the fetch: the daily
+usage breakdown (``wham/usage/daily-token-usage-breakdown``) and, for workspaces with spend
+controls, the monthly spend cap.
 auth.json is never written: the CLI owns its refresh token (they are single-use).
 """
 
@@ -23,28 +26,38 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-from ...browser.sources import browser_discover
-from ...errors import AuthError, ConfigError, ParseError, ProviderConfigError, ProviderError, UpstreamError
+from ...errors import AuthError, ConfigError, ParseError, ProviderConfigError, UpstreamError
 from ...models import Usage
-from ...secret import Secret, scrub
-from ...sim.context import SimContext
-from .. import _http, _oauth
-from .._base import AuthSource, DiscoverContext, Discovered, FetchContext, Provider, Raw, Setting, WindowSpec
+from .. import _capture, _http, _jwt, _oauth
+from .._base import (
+    AuthSource,
+    BrowserLogin,
+    CookieRule,
+    DiscoverContext,
+    Discovered,
+    FetchContext,
+    Provider,
+    Raw,
+    Sample,
+    Secret,
+    Setting,
+    WindowSpec,
+    scrub,
+)
 from .._parse import obj, opt_str
 from . import cli, parsing
 
 USAGE_PATH = "/backend-api/wham/usage"
+DAILY_PATH = "/backend-api/wham/usage/daily-token-usage-breakdown"
 SESSION_PATH = "/api/auth/session"
 SPEND_PATH = "/backend-api/accounts/{account}/spend-controls/current-user/monthly-usage"
 SESSION_COOKIE = "__Secure-next-auth.session-token"
 USER_AGENT = "codex-cli"
 LOGIN_HINT = "Run `codex login` (ChatGPT sign-in) so ~/.codex/auth.json holds tokens, then refresh."
-COOKIE_HINT = ("Log in to chatgpt.com in your browser again and copy the __Secure-next-auth.session-token "
-               "cookie into AGENTGAUGE_CODEX_SESSION_TOKEN, then refresh.")
+COOKIE_HINT = (
+    "Log in to chatgpt.com in your browser again and copy the __Secure-next-auth.session-token "
+    "cookie into AGENTGAUGE_CODEX_SESSION_TOKEN, then refresh."
+)
 
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -52,14 +65,21 @@ TOKEN_PATH = "/oauth/token"
 # The Codex CLI refreshes its tokens when last_refresh is older than this (codex-rs auth.rs).
 STALE_AFTER = timedelta(days=8)
 RELOGIN_HINT = "The ChatGPT login has expired: run `codex login` again, then refresh."
-OAUTH = _oauth.OAuthClient(provider_name="Codex", url_setting="token_url", path=TOKEN_PATH, client_id=CLIENT_ID,
-                           json_body=True, access_setting="access_token", relogin_hint=RELOGIN_HINT,
-                           scope="openid profile email")
+OAUTH = _oauth.OAuthClient(
+    provider_name="Codex",
+    url_setting="token_url",
+    path=TOKEN_PATH,
+    client_id=CLIENT_ID,
+    json_body=True,
+    access_setting="access_token",
+    relogin_hint=RELOGIN_HINT,
+    scope="openid profile email",
+)
 
 
 def token_expiry(access_token: str | None, last_refresh: str | None) -> datetime | None:
     """When to treat the CLI's access token as expired: its JWT ``exp``, else ``last_refresh`` + 8 days."""
-    exp = _oauth.jwt_exp(access_token)
+    exp = _jwt.exp(access_token)
     if exp is not None:
         return exp
     try:
@@ -95,9 +115,10 @@ def _discover_oauth(ctx: DiscoverContext) -> Discovered | None:
     token = _pick(tokens, "access_token", "accessToken")
     if not token:
         what = "only an OpenAI API key" if _pick(root, "OPENAI_API_KEY") else "no ChatGPT login"
-        raise ConfigError(f"Codex: {path} holds {what}, not ChatGPT tokens (not logged in with ChatGPT)",
-                          hint=LOGIN_HINT)
-    claims = parsing.identity_from_claims(parsing.jwt_claims(_pick(tokens, "id_token", "idToken")))
+        raise ConfigError(
+            f"Codex: {path} holds {what}, not ChatGPT tokens (not logged in with ChatGPT)", hint=LOGIN_HINT
+        )
+    claims = parsing.identity_from_claims(_jwt.claims(_pick(tokens, "id_token", "idToken")))
     values = {"access_token": Secret(token)}
     account = _pick(tokens, "account_id", "accountId") or claims.get("account_id")
     if account:
@@ -117,46 +138,82 @@ def _discover_cli(ctx: DiscoverContext) -> Discovered | None:
 
 def _session_cookie(value: str) -> str:
     """A bare cookie value, or a whole ``Cookie:`` header (chunked ``.0``/``.1`` cookies)."""
-    value = value.strip().removeprefix("Cookie:").strip()
+    value = _capture.cookie_header(value)
     return value if SESSION_COOKIE in value or ";" in value else f"{SESSION_COOKIE}={value}"
+
+
+def _user_agent(ctx: FetchContext) -> dict[str, str]:
+    """The CLI's User-Agent, except on the chatgpt.com web login: that goes out as the browser whose
+    TLS handshake it borrows (a CLI's User-Agent over Chrome's handshake is itself a bot signal)."""
+    return {} if ctx.credentials.auth.impersonate else {"User-Agent": USER_AGENT}
 
 
 class Codex(Provider):
     id = "codex"
     name = "Codex"
     docs_url = "https://chatgpt.com/codex/settings/usage"
+    status_page = "https://status.openai.com"
     settings = (
-        Setting("access_token", "ChatGPT OAuth access token (as in ~/.codex/auth.json tokens.access_token).",
-                secret=True),
+        Setting(
+            "access_token", "ChatGPT OAuth access token (as in ~/.codex/auth.json tokens.access_token).", secret=True
+        ),
         Setting("account_id", "ChatGPT-Account-Id: the workspace to report (tokens.account_id)."),
-        Setting("session_token", "chatgpt.com __Secure-next-auth.session-token cookie value (or a Cookie header).",
-                secret=True),
-        Setting("refresh_token", "ChatGPT OAuth refresh token; used only to refresh into agentgauge's own secret "
-                "store when the access token has expired.", secret=True),
+        Setting(
+            "session_token",
+            "chatgpt.com __Secure-next-auth.session-token cookie value (or a Cookie header).",
+            secret=True,
+        ),
+        Setting(
+            "refresh_token",
+            "ChatGPT OAuth refresh token; used only to refresh into agentgauge's own secret "
+            "store when the access token has expired.",
+            secret=True,
+        ),
         Setting("url", "Base URL of chatgpt.com.", default="https://chatgpt.com"),
-        Setting("token_url", "Base URL of the OpenAI auth service (/oauth/token is appended).",
-                default="https://auth.openai.com"),
+        Setting(
+            "token_url",
+            "Base URL of the OpenAI auth service (/oauth/token is appended).",
+            default="https://auth.openai.com",
+        ),
         Setting("codex_path", "Path of the codex CLI for the cli source; found on PATH when unset."),
         Setting("cli_timeout", "Seconds to wait for `codex app-server` to answer.", default="20"),
     )
     auth = (
         AuthSource(
-            id="oauth", source="oauth", label="Codex CLI ChatGPT login", requires=("access_token",),
+            id="oauth",
+            source="oauth",
+            label="Codex CLI login",
+            requires=("access_token",),
             optional=("account_id", "refresh_token"),
             hint="Run `codex login`, or set AGENTGAUGE_CODEX_ACCESS_TOKEN.",
-            discover=_discover_oauth, discovered_source="cli",
+            discover=_discover_oauth,
+            discovered_source="cli",
         ),
         AuthSource(
-            id="web", source="cookie", label="chatgpt.com session cookie", requires=("session_token",),
+            id="web",
+            source="cookie",
+            label="chatgpt.com cookie",
+            requires=("session_token",),
             optional=("account_id",),
             hint="Log in to chatgpt.com in Firefox or Chrome (agentgauge reads its session cookie), or copy "
-                 "__Secure-next-auth.session-token into AGENTGAUGE_CODEX_SESSION_TOKEN.",
-            discover=browser_discover("codex"), discovered_source="browser",
+            "__Secure-next-auth.session-token into AGENTGAUGE_CODEX_SESSION_TOKEN.",
+            browser=BrowserLogin(
+                "chatgpt.com",
+                cookies=(
+                    CookieRule("session_token", ("chatgpt.com",), ("__Secure-next-auth.session-token",), chunked=True),
+                ),
+            ),
+            discovered_source="browser",
+            impersonate=True,
         ),
         AuthSource(
-            id="cli", source="cli", label="codex app-server (JSON-RPC)", requires=("codex_path",),
+            id="cli",
+            source="cli",
+            label="Codex CLI",
+            requires=("codex_path",),
             hint="Install the Codex CLI (`codex` on PATH) and run `codex login`, or set AGENTGAUGE_CODEX_CODEX_PATH.",
-            discover=_discover_cli, discovered_source="cli",
+            discover=_discover_cli,
+            discovered_source="cli",
         ),
     )
     windows = (
@@ -172,9 +229,18 @@ class Codex(Provider):
     urls: ClassVar[Mapping[str, str]] = {"url": "https://chatgpt.com", "token_url": "https://auth.openai.com"}
     min_interval = 60.0
     redact_keys = frozenset({"account_id", "session_token"})
+    demo_accounts = ("work",)
+    env_vars = ("CODEX_HOME",)
+    samples = (
+        Sample("wham-usage-*.json", "usage"),
+        Sample("daily-token-usage-*.json", "daily", {"usage": {"rate_limit": None}}),
+    )
     sim_credentials: ClassVar[Mapping[str, str]] = {
-        "access_token": "sim-codex-access-token", "account_id": "sim-account", "session_token": "sim-codex-session",
-        "refresh_token": "sim-codex-refresh-token"}
+        "access_token": "sim-codex-access-token",
+        "account_id": "sim-account",
+        "session_token": "sim-codex-session",
+        "refresh_token": "sim-codex-refresh-token",
+    }
 
     async def fetch(self, ctx: FetchContext) -> Raw:
         source = ctx.credentials.auth.id
@@ -196,32 +262,38 @@ class Codex(Provider):
             usage = await _oauth.call_with_refresh(ctx, OAUTH, call)
             token = used[-1]
         raw: Raw = {"usage": usage, "plan": ctx.credentials.details.get("plan")}
+        raw["daily"] = await self._optional(ctx, token, account, DAILY_PATH, "daily breakdown request")
         if account and parsing.wants_spend_controls(usage):
-            raw["spend"] = await self._spend(ctx, token, account)
+            path = SPEND_PATH.format(account=quote(account, safe=""))
+            raw["spend"] = await self._optional(ctx, token, account, path, "spend-controls request")
         return raw
 
-    def _headers(self, token: str, account: str | None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+    def _headers(self, ctx: FetchContext, token: str, account: str | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **_user_agent(ctx)}
         if account:
             headers["ChatGPT-Account-Id"] = account
         return headers
 
     async def _usage(self, ctx: FetchContext, token: str, account: str | None, hint: str) -> Any:
         try:
-            return await _http.get_json(ctx, ctx.url("url") + USAGE_PATH, what="usage request",
-                                        headers=self._headers(token, account))
+            return await _http.get_json(
+                ctx, ctx.url("url") + USAGE_PATH, what="usage request", headers=self._headers(ctx, token, account)
+            )
         except AuthError as exc:
             if exc.status_code == 403:
-                hint = ("The token was refused for this workspace; check account_id (ChatGPT-Account-Id) "
-                        "or sign in again.")
+                hint = (
+                    "The token was refused for this workspace; check account_id (ChatGPT-Account-Id) or sign in again."
+                )
             raise AuthError(exc.message, hint=hint, status_code=exc.status_code) from None
 
     async def _session(self, ctx: FetchContext) -> tuple[str, str | None]:
-        headers = {"Cookie": _session_cookie(ctx.secret("session_token")), "Accept": "application/json",
-                   "User-Agent": USER_AGENT}
+        headers = {
+            "Cookie": _session_cookie(ctx.secret("session_token")),
+            "Accept": "application/json",
+            **_user_agent(ctx),
+        }
         try:
-            session = await _http.get_json(ctx, ctx.url("url") + SESSION_PATH, what="session request",
-                                           headers=headers)
+            session = await _http.get_json(ctx, ctx.url("url") + SESSION_PATH, what="session request", headers=headers)
         except AuthError as exc:
             raise AuthError(exc.message, hint=COOKIE_HINT, status_code=exc.status_code) from None
         if not isinstance(session, dict):
@@ -232,14 +304,11 @@ class Codex(Provider):
             raise AuthError("Codex: the chatgpt.com session expired (no accessToken)", hint=COOKIE_HINT)
         return token, opt_str(obj(session.get("account")).get("id"))
 
-    async def _spend(self, ctx: FetchContext, token: str, account: str) -> Any:
-        """Best effort: the cap is an extra; its failure must not hide the rate limits."""
-        url = ctx.url("url") + SPEND_PATH.format(account=quote(account, safe=""))
-        try:
-            return await _http.get_json(ctx, url, what="spend-controls request", headers=self._headers(token, account))
-        except ProviderError as exc:
-            ctx.log.info("codex: monthly spend cap unavailable: %s", exc.message)
-            return None
+    async def _optional(self, ctx: FetchContext, token: str, account: str | None, path: str, what: str) -> Any:
+        """Best effort: an extra (the daily breakdown, the spend cap) must not hide the rate limits."""
+        url = ctx.url("url") + path
+        headers = self._headers(ctx, token, account)
+        return await _http.optional(ctx, what, _http.get_json(ctx, url, what=what, headers=headers))
 
     async def _fetch_cli(self, ctx: FetchContext) -> Raw:
         try:
@@ -264,87 +333,7 @@ class Codex(Provider):
         plan = raw.get("plan") if isinstance(raw.get("plan"), str) else None
         if "rpc" in raw:
             return parsing.parse_rpc(raw["rpc"], plan)
-        return parsing.parse_wham(raw.get("usage"), now, plan, raw.get("spend"))
-
-    # -- simulator ---------------------------------------------------------------------------
-    def sim_routes(self, sim: SimContext) -> Mapping[str, list[Any]]:
-        expected_account = self.sim_credentials["account_id"]
-
-        def window(key: str, seconds: int, high: float = 92.0) -> dict[str, Any]:
-            pct, reset = sim.window(key, seconds, high=high)
-            return {"used_percent": round(pct), "limit_window_seconds": seconds,
-                    "reset_after_seconds": max(0, int((reset - sim.now()).total_seconds())),
-                    "reset_at": int(reset.timestamp())}
-
-        def denied(detail: str, status: int) -> Response:
-            return JSONResponse({"detail": detail}, status_code=status)
-
-        async def usage(request: Request) -> Response:
-            account = sim.bearer_account(request, self.id, "access_token")
-            if account is None:
-                return denied("Could not parse your authentication token. Please try signing in again.", 401)
-            if request.headers.get("chatgpt-account-id") != expected_account:
-                return denied("Workspace not found or you do not have access to it.", 403)
-            key = f"codex:{account}"
-            body: dict[str, Any] = {
-                "user_id": f"user-{account}", "account_id": expected_account, "email": f"{account}@example.com",
-                "plan_type": "team" if account == "team" else "pro",
-                "rate_limit": {"allowed": True, "limit_reached": False,
-                               "primary_window": window(f"{key}:session", 18000),
-                               "secondary_window": window(f"{key}:weekly", 604800)},
-                "credits": {"has_credits": True, "unlimited": False, "balance": "125.50"},
-                "additional_rate_limits": [
-                    {"limit_name": "GPT-5.3-Codex-Spark", "metered_feature": "gpt_5_3_codex_spark",
-                     "rate_limit": {"allowed": True, "limit_reached": False,
-                                    "primary_window": window(f"{key}:spark:session", 18000, 60),
-                                    "secondary_window": window(f"{key}:spark:weekly", 604800, 60)}},
-                ],
-            }
-            if account == "team":
-                body["spend_control"] = {"reached": False, "individual_limit": None}
-            return JSONResponse(body)
-
-        async def spend(request: Request) -> Response:
-            account = sim.bearer_account(request, self.id, "access_token")
-            if account is None:
-                return denied("Unauthorized", 401)
-            pct, _ = sim.window(f"codex:{account}:spend", 30 * 86400, high=70)
-            return JSONResponse({"current_month_usage": round(70 * pct, 2),
-                                 "effective_monthly_limit": {"limit": 7000, "enforcement_mode": "HARD_CAP",
-                                                             "limit_mode": "amount_credits"}})
-
-        async def session(request: Request) -> Response:
-            account = sim.cookie_account(request, self.id, "session_token", SESSION_COOKIE)
-            if account is None:
-                return JSONResponse({})  # chatgpt.com's answer for a signed-out cookie
-            token = self.sim_credentials["access_token"] + ("" if account == "default" else f"#{account}")
-            return JSONResponse({"user": {"id": f"user-{account}", "email": f"{account}@example.com"},
-                                 "expires": "2099-01-01T00:00:00.000Z", "accessToken": token,
-                                 "account": {"id": expected_account, "planType": "pro"}})
-
-        async def token(request: Request) -> Response:
-            """The OAuth token endpoint: a JSON refresh_token grant, answered like auth.openai.com."""
-            try:
-                body = obj(await request.json())
-            except ValueError:
-                return JSONResponse({"error": "invalid_request"}, status_code=400)
-            if body.get("grant_type") != "refresh_token":
-                return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-            if body.get("client_id") != CLIENT_ID:
-                return JSONResponse({"error": "invalid_client"}, status_code=401)
-            account = sim.account_of(self.id, "refresh_token", opt_str(body.get("refresh_token")))
-            if account is None:
-                return JSONResponse({"error": "invalid_grant",
-                                     "error_description": "Your refresh token has already been used"},
-                                    status_code=400)
-            suffix = "" if account == "default" else f"#{account}"
-            return JSONResponse({"access_token": self.sim_credentials["access_token"] + suffix,
-                                 "refresh_token": self.sim_credentials["refresh_token"] + suffix,
-                                 "id_token": "sim-id-token"})
-
-        return {"token_url": [Route(TOKEN_PATH, token, methods=["POST"])],
-                "url": [Route(USAGE_PATH, usage), Route(SESSION_PATH, session),
-                        Route(SPEND_PATH.replace("{account}", "{account_id}"), spend)]}
+        return parsing.parse_wham(raw.get("usage"), now, plan, raw.get("spend"), raw.get("daily"))
 
 
 PROVIDER = Codex()

@@ -33,8 +33,10 @@ async def _answer(process: asyncio.subprocess.Process, request_id: int) -> dict[
         line = await process.stdout.readline()
         if not line:
             code = await process.wait()
-            raise UpstreamError(f"Codex CLI: app-server exited (code {code}) before answering",
-                                hint="Run `codex login` and check that `codex app-server` starts, then refresh.")
+            raise UpstreamError(
+                f"Codex CLI: app-server exited (code {code}) before answering",
+                hint="Run `codex login` and check that `codex app-server` starts, then refresh.",
+            )
         try:
             message = json.loads(line)
         except ValueError:
@@ -44,9 +46,14 @@ async def _answer(process: asyncio.subprocess.Process, request_id: int) -> dict[
 
 
 async def _exchange(process: asyncio.subprocess.Process) -> dict[str, Any]:
-    await _send(process, {"id": 1, "method": "initialize",
-                          "params": {"clientInfo": {"name": "agentgauge", "title": "agentgauge",
-                                                    "version": __version__}}})
+    await _send(
+        process,
+        {
+            "id": 1,
+            "method": "initialize",
+            "params": {"clientInfo": {"name": "agentgauge", "title": "agentgauge", "version": __version__}},
+        },
+    )
     hello = await _answer(process, 1)
     if "error" in hello:
         raise UpstreamError("Codex CLI: app-server refused initialize")
@@ -59,14 +66,20 @@ async def read_rate_limits(binary: str, *, timeout: float) -> dict[str, Any]:
     """The JSON-RPC response (``result`` or ``error``) of ``account/rateLimits/read``."""
     try:
         process = await asyncio.create_subprocess_exec(
-            binary, *ARGS, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT,
+            binary,
+            *ARGS,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            limit=LINE_LIMIT,
             **_process.group_kwargs(),  # its own process group, so stopping it ends its children too
         )
     except OSError as exc:
         name = os.path.basename(binary)
-        raise UpstreamError(f"Codex CLI: could not start '{name}' ({type(exc).__name__})",
-                            hint="Check that the codex CLI is installed and runs.") from None
+        raise UpstreamError(
+            f"Codex CLI: could not start '{name}' ({type(exc).__name__})",
+            hint="Check that the codex CLI is installed and runs.",
+        ) from None
     try:
         return await asyncio.wait_for(_exchange(process), timeout)
     except TimeoutError:
