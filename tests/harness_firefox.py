@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
+_OLD_DOCUMENT = "agentgaugeOldDocument"  # a marker set on a document about to be replaced
 EXTENSION_UUID = "5b0e1c2d-3a4f-4b6c-8d9e-0f1a2b3c4d5e"  # moz-extension://<this>/ (pinned by a pref)
 GECKO_ID = "agentgauge@agentgauge.dev"
 PREFS: dict[str, Any] = {
@@ -162,24 +163,33 @@ class Bidi:
 
     def open_privileged(self, url: str) -> str:
         """Load ``url`` (a moz-extension:// page, which BiDi's navigate refuses) in the tab through
-        the browser window's own code, then wait for it: the tab's context."""
+        the browser window's own code, then wait for the new document: the tab's context."""
+        tab = str(self.call("browsingContext.getTree")["contexts"][0]["context"])
+        # The tab may already show ``url`` (an earlier test opened it): mark the old document, so
+        # the wait below cannot mistake it for the new one while the load replaces it.
+        with contextlib.suppress(RuntimeError):
+            self.evaluate(tab, f"(window.{_OLD_DOCUMENT} = true)")
         chrome = self.call("browsingContext.getTree", {"moz:scope": "chrome"})["contexts"][0]["context"]
         load = (
             f"gBrowser.selectedBrowser.fixupAndLoadURIString({json.dumps(url)}, "
             "{triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()})"
         )
         self.call("script.evaluate", {"expression": load, "target": {"context": chrome}, "awaitPromise": False})
-        # BiDi sends no load event for extension pages: wait until the tab holds the new document.
+        # BiDi sends no load event for extension pages: poll until the tab holds the new document.
+        ready = (
+            f"location.href === {json.dumps(url)} && window.{_OLD_DOCUMENT} === undefined "
+            "&& document.readyState === 'complete'"
+        )
         deadline = time.monotonic() + 30
         while True:
-            tab = self.call("browsingContext.getTree")["contexts"][0]
-            if tab["url"] == url:
-                break
+            tab = str(self.call("browsingContext.getTree")["contexts"][0]["context"])
+            try:
+                if self.evaluate(tab, ready):
+                    return tab
+            except RuntimeError:
+                pass  # the document was being replaced as the check ran
             assert time.monotonic() < deadline, f"{url} did not load"
             time.sleep(0.05)
-        context = str(tab["context"])
-        self.evaluate(context, until("document.readyState === 'complete'"))
-        return context
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -188,12 +198,15 @@ class Bidi:
 
 
 def until(condition: str, value: str = "true", timeout_ms: int = 30_000) -> str:
-    """A JS promise that resolves with ``value`` once ``condition`` holds (checked as the page runs)."""
+    """A JS promise that resolves with ``value`` once ``condition`` holds (checked as the page runs);
+    on timeout it rejects with ``value`` as it then was, so a failure shows what the page showed."""
     return (
         f"new Promise((resolve, reject) => {{ const end = Date.now() + {timeout_ms}; const check = () => {{ "
         f"let ok = false; try {{ ok = ({condition}); }} catch (e) {{}} "
         f"if (ok) resolve({value}); "
-        f"else if (Date.now() > end) reject(new Error('timed out: ' + {json.dumps(condition)})); "
+        "else if (Date.now() > end) { let seen; try { seen = JSON.stringify(" + value + "); } "
+        "catch (e) { seen = String(e); } "
+        f"reject(new Error('timed out: ' + {json.dumps(condition)} + ' (showing ' + seen + ')')); }} "
         "else setTimeout(check, 100); }; check(); })"
     )
 

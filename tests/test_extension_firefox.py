@@ -109,7 +109,8 @@ def test_2_pairing_in_the_options_page(browser: Bidi, server: GaugeServer) -> No
         context,
         until(
             "document.getElementById('paired').textContent.startsWith('Paired as')",
-            "document.getElementById('paired').textContent",
+            "document.getElementById('paired').textContent + ' | '"
+            " + document.getElementById('server-state').textContent",
         ),
     )
     assert "Firefox under test" in text
