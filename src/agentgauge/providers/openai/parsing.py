@@ -139,6 +139,8 @@ def rate_windows(headers: Mapping[str, Any], now: datetime, salvage: Salvage) ->
         reset_field = f"x-ratelimit-reset-{name}"
         reset = lowered.get(reset_field)
         seconds = duration(str(reset), reset_field, name="OpenAI") if reset not in (None, "") else None
+        # "0s" means the bucket is full again: no pending reset to count down to (a reset at
+        # `now` would read as passed and make the scheduler chase it).
         return Window(
             id=f"rate_{name}",
             label=label,

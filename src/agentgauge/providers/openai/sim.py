@@ -207,7 +207,7 @@ def routes(sim: SimContext) -> Mapping[str, list[Any]]:
             "x-ratelimit-remaining-requests": str(round(5000 * (1 - requests_pct / 100))),
             "x-ratelimit-remaining-tokens": str(round(4_000_000 * (1 - tokens_pct / 100))),
             "x-ratelimit-reset-requests": f"{max(1, int((requests_reset - now).total_seconds() * 1000))}ms",
-            "x-ratelimit-reset-tokens": _go(int((tokens_reset - now).total_seconds())),
+            "x-ratelimit-reset-tokens": _go((tokens_reset - now).total_seconds()),
         }
         answer = {
             "id": "chatcmpl-sim",
@@ -229,10 +229,14 @@ def routes(sim: SimContext) -> Mapping[str, list[Any]]:
     }
 
 
-def _go(seconds: int) -> str:
-    """A Go duration as OpenAI prints it: ``1m30s``, ``45s``, ``0s``."""
-    minutes, rest = divmod(max(seconds, 0), 60)
-    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
+def _go(seconds: float) -> str:
+    """A Go duration as OpenAI prints it: ``1m30.5s``, ``45s``, ``340ms``. A window that is partly
+    used never prints ``0s`` (OpenAI sends that only when the bucket is full again)."""
+    if seconds < 1:
+        return f"{max(1, int(seconds * 1000))}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".")
+    return f"{int(minutes)}m{text}s" if minutes else f"{text}s"
 
 
 def demo_settings(sim_url: str, workdir: Any) -> dict[str, str]:
