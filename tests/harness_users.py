@@ -81,6 +81,7 @@ def users_server(
     app = create_app(config, store, bind_host=bind_host, clock=clock, schedule=False)
     secrets = SecretStore(tmp / "secrets", env={"AGENTGAUGE_SECRET_KEY": "file"})
     app.state.accounts.secrets = secrets
+    app.state.alert_settings.source.secrets = secrets  # alert targets' addresses (alerts.managed)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = CalmServer(server_config(app))

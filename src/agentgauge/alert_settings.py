@@ -9,7 +9,7 @@ when a delivery needs it), and nothing here ever prints one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
@@ -46,6 +46,7 @@ _RULE_KEYS = {
     "enabled",
 }
 _TARGET_KEYS = {"name", "url", "webhook", "secret", "enabled"}
+RULE_KEYS, TARGET_KEYS = frozenset(_RULE_KEYS), frozenset(_TARGET_KEYS)  # what a form may send
 _ALERT_KEYS = {"enabled", "timezone", "cooldown_minutes", "quiet_hours", "rules", "targets"}
 _STATUS_KEYS = {"enabled", "interval_seconds", "urls"}
 
@@ -190,7 +191,12 @@ def parse_quiet_hours(value: Any, where: str) -> QuietHours | None:
 
 
 def _rule(raw: Any, index: int) -> Rule:
-    where = f"[[alerts.rules]] #{index + 1}"
+    return parse_rule(raw, f"[[alerts.rules]] #{index + 1}")
+
+
+def parse_rule(raw: Any, where: str) -> Rule:
+    """One ``[[alerts.rules]]`` table (or the same keys sent by the dashboard's form), checked alone;
+    :func:`check_rule` checks what it names against the targets and providers."""
     table = _table(raw, where)
     unknown = sorted(set(table) - _RULE_KEYS)
     if unknown:
@@ -232,7 +238,11 @@ def _rule(raw: Any, index: int) -> Rule:
 
 
 def _target(raw: Any, index: int) -> TargetSpec:
-    where = f"[[alerts.targets]] #{index + 1}"
+    return parse_target(raw, f"[[alerts.targets]] #{index + 1}")
+
+
+def parse_target(raw: Any, where: str) -> TargetSpec:
+    """One ``[[alerts.targets]]`` table (or the same keys sent by the dashboard's form)."""
     table = _table(raw, where)
     unknown = sorted(set(table) - _TARGET_KEYS)
     if unknown:
@@ -283,17 +293,7 @@ def parse_alerts(value: Any, env_value: str | None, known_providers: Sequence[st
     _unique([t.name for t in targets], "alert target", "target names must differ")
     names = {t.name for t in targets}
     for rule in rules:
-        missing = sorted(set(rule.targets) - names)
-        if missing:
-            raise _fail(f"alert rule '{rule.name}'", f"names unknown target(s) {', '.join(missing)}")
-        if known_providers is not None:
-            strangers = sorted(set(rule.providers) - set(known_providers))
-            if strangers:
-                raise _fail(
-                    f"alert rule '{rule.name}'",
-                    f"names unknown provider(s) {', '.join(strangers)}",
-                    hint="`agentgauge providers` lists every provider id.",
-                )
+        check_rule(rule, names, known_providers)
     timezone = str(table.get("timezone") or "").strip()
     if timezone:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -312,6 +312,21 @@ def parse_alerts(value: Any, env_value: str | None, known_providers: Sequence[st
         rules=rules,
         targets=targets,
     )
+
+
+def check_rule(rule: Rule, target_names: Collection[str], known_providers: Sequence[str] | None) -> None:
+    """What a rule names must exist: its targets, and (when known) its providers."""
+    missing = sorted(set(rule.targets) - set(target_names))
+    if missing:
+        raise _fail(f"alert rule '{rule.name}'", f"names unknown target(s) {', '.join(missing)}")
+    if known_providers is not None:
+        strangers = sorted(set(rule.providers) - set(known_providers))
+        if strangers:
+            raise _fail(
+                f"alert rule '{rule.name}'",
+                f"names unknown provider(s) {', '.join(strangers)}",
+                hint="`agentgauge providers` lists every provider id.",
+            )
 
 
 def _unique(names: list[str], what: str, hint: str) -> None:

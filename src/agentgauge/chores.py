@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .alerts import AlertService, Deliverer
+from .alerts.managed import AlertSource
 from .config import Config
 from .engine import Engine
 from .errors import StoreUnavailableError
@@ -81,12 +82,16 @@ def _quiet_outage(run: Callable[[], Any]) -> Callable[[], None]:
 def add_alert_chores(engine: Engine, config: Config, store: Store, clock: Callable[[], datetime]) -> Watchers:
     """Alerts evaluated on every refresh (the engine's listener, then a chore off the event loop),
     deliveries sent by another chore (a slow target delays only them), status pages read every few
-    minutes (docs/alerts.md)."""
+    minutes (docs/alerts.md). Rules and targets saved from the dashboard may come at any time, so
+    both chores run whenever alerting is on at all; each pass starts by checking for them."""
+    source = AlertSource(config.alerts, store)
     watchers = Watchers(
-        AlertService(config, store, clock), Deliverer(config, store, clock), IncidentWatch(config, store, clock)
+        AlertService(config, store, clock, source=source),
+        Deliverer(config, store, clock, source=source),
+        IncidentWatch(config, store, clock),
     )
     alerts = watchers.alerts
-    if alerts.enabled:
+    if config.alerts.enabled:
         engine.add_chore(ALERTS_CHORE, ALERTS_EVERY, _quiet_outage(alerts.run))
 
         def observe(account: ProviderSnapshot) -> None:
@@ -94,8 +99,7 @@ def add_alert_chores(engine: Engine, config: Config, store: Store, clock: Callab
             engine.run_chore(ALERTS_CHORE)  # evaluate now rather than at the next tick
 
         engine.listeners.append(observe)
-        if config.alerts.targets:
-            engine.add_chore(DELIVER_CHORE, DELIVER_EVERY, _quiet_outage(watchers.deliverer.run))
+        engine.add_chore(DELIVER_CHORE, DELIVER_EVERY, _quiet_outage(watchers.deliverer.run))
     if config.status_pages.enabled:
 
         def check_pages() -> None:

@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
 import orjson
@@ -25,6 +26,9 @@ from ..config import Config, resolve_ref
 from ..errors import AgentGaugeError
 from ..store import Store
 from . import ledger
+
+if TYPE_CHECKING:
+    from .managed import AlertSource
 
 log = logging.getLogger("agentgauge.alerts")
 
@@ -107,9 +111,11 @@ class Deliverer:
         clock: Callable[[], datetime],
         *,
         http: Callable[[], httpx.Client] | None = None,
+        source: AlertSource | None = None,
     ) -> None:
         self.config = config
         self.settings: AlertSettings = config.alerts
+        self.source = source  # the dashboard's targets too (alerts.managed), read again each pass
         self.store = store
         self.clock = clock
         self._http = http or (lambda: httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "agentgauge"}))
@@ -118,6 +124,10 @@ class Deliverer:
     def run(self) -> int:
         """Try every delivery that is due once; returns how many were sent."""
         store = self.store
+        if self.source is not None:
+            fresh = self.source.refresh()
+            if fresh is not self.settings:  # a target changed: its address is resolved again
+                self.settings, self._resolved = fresh, {}
         if store is None or not self.settings.targets:
             return 0
         now = int(self.clock().timestamp())
@@ -163,6 +173,8 @@ class Deliverer:
 
     # -- one attempt ----------------------------------------------------------------------------
     def send(self, target: TargetSpec, item: ledger.Due) -> None:
+        if not target.webhook and not target.url:  # a dashboard target whose address this server lacks
+            raise DeliveryError("the target's address is not in this server's secret store")
         if target.webhook:
             self._webhook(target, item)
         else:

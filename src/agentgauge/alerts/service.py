@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..alert_settings import QuietHours, Rule
 from ..config import Config
@@ -28,6 +28,9 @@ from ..store import Store, Transaction
 from . import ledger
 from .messages import render, zone
 from .rules import ACCOUNT_RULES, WINDOW_RULES, BudgetReading, Fired, budget, incident, watches_window
+
+if TYPE_CHECKING:
+    from .managed import AlertSource
 
 log = logging.getLogger("agentgauge.alerts")
 
@@ -58,14 +61,22 @@ def _window_matches(rule: Rule, window_id: str) -> bool:
 
 
 class AlertService:
-    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
-        self.settings = config.alerts
+    def __init__(
+        self, config: Config, store: Store, clock: Callable[[], datetime], *, source: AlertSource | None = None
+    ) -> None:
+        self.settings = source.refresh() if source is not None else config.alerts
+        self.source = source  # the dashboard's rules and targets too (alerts.managed), read again each pass
         self.store = store
         self.clock = clock
         self.tz = zone(self.settings.timezone)
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], ProviderSnapshot] = {}
         self._last_sweep: datetime | None = None
+
+    def sync(self) -> None:
+        """At the start of a pass: the settings in force now (a rule saved on any replica's dashboard)."""
+        if self.source is not None:
+            self.settings = self.source.refresh()
 
     @property
     def enabled(self) -> bool:
@@ -80,6 +91,7 @@ class AlertService:
 
     def run(self) -> None:
         """The chore: evaluate what the listener kept, and every minute everything stored."""
+        self.sync()
         if not self.enabled:
             return
         self.evaluate_pending()
@@ -144,6 +156,7 @@ class AlertService:
 
     def observe_incidents(self, readings: Mapping[str, Opened | None]) -> list[int]:
         """Evaluate the incident rules on what the status-page check just read."""
+        self.sync()
         if not self.enabled:
             return []
         now = self.clock()
@@ -164,6 +177,7 @@ class AlertService:
 
     def observe_budgets(self, readings: Iterable[BudgetReading]) -> list[int]:
         """Evaluate the budget rules on each agent's month (the cost chore reads them after indexing)."""
+        self.sync()
         if not self.enabled:
             return []
         now = self.clock()

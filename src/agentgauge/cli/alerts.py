@@ -28,11 +28,12 @@ def alerts() -> None:
 @click.pass_obj
 def list_command(state: State, as_json: bool, limit: int) -> None:
     """Show the rules, the targets and the most recent events with their deliveries."""
+    from ..alerts.managed import AlertSource
     from ..alerts.overview import overview
 
     config = state.config(secrets=False)
-    with _session(config) as store:
-        data = overview(config.alerts, store, limit)
+    with _session(config) as store:  # the config's rules and targets, and the dashboard's (alerts.managed)
+        data = overview(AlertSource(config.alerts, store).refresh(), store, limit)
     if as_json:
         _print_json(data)
         return

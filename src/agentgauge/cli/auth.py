@@ -218,7 +218,7 @@ def forget(provider_id: str | None, account: str, every: bool) -> None:
 def status(state: Any, as_json: bool) -> None:
     """What credentials each provider account has and where they come from (never a value)."""
     from ..accounts import targets
-    from ..credentials import SecretStore, Vault
+    from ..credentials import ALERT_TARGETS, SecretStore, Vault
     from .commands import _print_json
 
     store = SecretStore()
@@ -290,7 +290,12 @@ def status(state: Any, as_json: bool) -> None:
     for row in report["accounts"]:
         usable = [s for s in row["sources"] if s["usable"]]
         mark = "✓" if usable or row["stored"] else "·"
-        click.echo(f"{mark} {row['provider']} ({row['account']})")
+        if row["provider"] == ALERT_TARGETS:  # not a provider: a target added on the dashboard's settings page
+            click.echo(
+                f"{mark} alert target '{row['account']}' (saved on the dashboard's settings page: manage it there)"
+            )
+        else:
+            click.echo(f"{mark} {row['provider']} ({row['account']})")
         for source in row["sources"]:
             where = source["origin"] if source["usable"] else (source["problem"] or "not found")
             click.echo(f"    {'✓' if source['usable'] else '·'} {source['label']}: {where}")

@@ -24,10 +24,11 @@ from ..providers import Credentials, Provider
 from ..secret import scrub
 from . import resolve
 from .resolve import SourceCheck, check_sources, plain_settings
-from .store import ORIGIN_PREFIX, AccountTokens, Entry, SecretStore, store_origin
+from .store import ALERT_TARGETS, ORIGIN_PREFIX, AccountTokens, Entry, SecretStore, store_origin
 from .stored import with_stored
 
 __all__ = [
+    "ALERT_TARGETS",
     "ORIGIN_PREFIX",
     "AccountCredentials",
     "Entry",

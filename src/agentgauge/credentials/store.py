@@ -21,7 +21,7 @@ import logging
 import os
 import secrets as _random
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,9 @@ KEY_USER = "secret-store-key"
 VERSION = 1
 # Every setting value that came from the store carries this origin prefix (config.load sets it).
 ORIGIN_PREFIX = "agentgauge secret store"
+# The alert targets managed from the dashboard keep their URL, webhook and signing secret under this
+# "provider" (account = the target's name). '@' is in no provider id, so no provider's entries collide.
+ALERT_TARGETS = "@alerts"
 KEY_ENV = "AGENTGAUGE_SECRET_KEY"  # "keyring" or "file": force where a new store keeps its key
 FORGET_HINT = (
     "Fix the keyring (or restore the key), or run `agentgauge auth forget --all` to move the store "
@@ -179,9 +182,17 @@ class SecretStore:
 
     # -- writing ----------------------------------------------------------------------------
     def put(
-        self, provider: str, account: str, values: Mapping[str, str], *, origin: str, expires_at: datetime | None = None
+        self,
+        provider: str,
+        account: str,
+        values: Mapping[str, str],
+        *,
+        origin: str,
+        expires_at: datetime | None = None,
+        drop: Collection[str] = (),
     ) -> None:
-        """Save (or replace) several settings of one account in one atomic write."""
+        """Save (or replace) several settings of one account, and delete its ``drop`` settings, in one
+        atomic write."""
         with self._locked():
             data: dict[str, Any] = (
                 self._read() if self.exists() else {"version": VERSION, "key": self.key_kind(), "entries": []}
@@ -203,7 +214,11 @@ class SecretStore:
             rows = [
                 r
                 for r in data["entries"]
-                if not (r["provider"] == provider and r["account"] == account and r["setting"] in values)
+                if not (
+                    r["provider"] == provider
+                    and r["account"] == account
+                    and (r["setting"] in values or r["setting"] in drop)
+                )
             ]
             for setting, value in values.items():
                 nonce = _random.token_bytes(12)

@@ -17,7 +17,7 @@ from ..config import AccountConfig, Config
 from ..errors import ConfigError
 from ..paths import data_dir
 from ..providers import registry
-from .store import STORE_FILE, SecretStore, store_origin
+from .store import ALERT_TARGETS, STORE_FILE, SecretStore, store_origin
 
 
 def stored_secrets(store: SecretStore | None = None) -> dict[str, dict[str, dict[str, Any]]]:
@@ -30,6 +30,8 @@ def stored_secrets(store: SecretStore | None = None) -> dict[str, dict[str, dict
         return {}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for entry in store.entries():
+        if entry.provider == ALERT_TARGETS:
+            continue  # alert targets' addresses (agentgauge.alerts.managed), not an account's
         try:
             spec = registry.get(entry.provider).setting_spec(entry.setting)
         except ConfigError:

@@ -27,7 +27,7 @@ from ..hub.push import HubTarget
 from ..mcp.http import McpEndpoint
 from ..query import Query
 from ..store import Store
-from . import accounts, analytics, api, extension, hub, metrics, openapi, signin, users, watch
+from . import accounts, alert_admin, analytics, api, extension, hub, metrics, openapi, signin, users, watch
 from .headers import SecurityHeaders, content_security_policy
 from .limits import BodyLimit, LoginThrottle
 from .live import Live, encode
@@ -257,6 +257,7 @@ def create_app(
         *signin.ROUTES,  # setup, logout, the settings page; users, keys and accounts (docs/users.md)
         *users.ROUTES,
         *accounts.ROUTES,
+        *alert_admin.ROUTES,  # alert rules and targets from the settings page (docs/alerts.md)
         Route("/api/openapi.json", openapi.endpoint),
         Route("/api/config", api.config),
         Route("/api/usage", api.usage),
@@ -292,6 +293,9 @@ def create_app(
     identities = users.StoreIdentities(config, store, clock)
     app.state.identities = identities
     app.state.accounts = accounts.AccountsManager(state, pristine)
+    source = state.watchers.alerts.source
+    assert source is not None  # add_alert_chores always gives one
+    app.state.alert_settings = alert_admin.AlertSettingsManager(state, source)
     app.state.setup_code = identities.first_start()  # multi-user mode before its first user: `serve` prints it
     app.add_middleware(CachedUsage, live=state.live)
     if config.on_demand:  # refresh = "on-demand": a look at the dashboard or the API fetches

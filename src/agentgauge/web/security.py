@@ -16,8 +16,8 @@ cross-site checks on requests that change something.
 - Multi-user mode (``auth = "users"``, docs/users.md): the cookie names a stored session of a user,
   API keys (``Bearer agk_...``) are looked up in the store (in either mode), and every request is
   then checked against the role it acts with (``refusal``): viewers and read keys read, refresh and
-  use MCP; managing accounts, users and extensions takes an admin; users and keys are managed only
-  by a signed-in person or the access token, never by an API key.
+  use MCP; managing accounts, alert settings, users and extensions takes an admin; users and keys are
+  managed only by a signed-in person or the access token, never by an API key.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class Identities(Protocol):
 
 
 # Path prefixes by who may use them (a prefix matches itself and what lies below it).
-ADMIN_PATHS = ("/api/accounts", "/api/users", "/api/extensions", "/extension")
+ADMIN_PATHS = ("/api/accounts", "/api/alert-settings", "/api/users", "/api/extensions", "/extension")
 PERSON_PATHS = ("/api/users", "/api/keys")  # never an API key: a leaked key cannot make more
 VIEWER_WRITES = ("/api/refresh", "/mcp", "/logout", "/api/me", "/api/keys")  # POSTs a viewer may make
 

@@ -25,7 +25,9 @@ async def alerts(request: Request) -> Response:
         return JSONResponse(
             {"error": "'limit' must be a whole number from 1 to 500"}, status_code=400, headers=NO_STORE
         )
-    body = await asyncio.to_thread(overview, state.config.alerts, state.store, int(raw))
+    source = state.watchers.alerts.source  # the config's rules and targets and the dashboard's
+    settings = await asyncio.to_thread(source.refresh) if source is not None else state.config.alerts
+    body = await asyncio.to_thread(overview, settings, state.store, int(raw))
     body["incidents"] = {p: i.model_dump(mode="json") for p, i in state.query.incidents().items()}
     return JSONResponse(body, headers=NO_STORE)
 

@@ -1,5 +1,5 @@
 // The alerts panel (read-only): recent alert events and where they were sent, from api/alerts.
-// Rules and targets live in the config file (docs/alerts.md); target addresses never reach the page.
+// Rules and targets come from the config file and the settings page (docs/alerts.md); target addresses never reach the page.
 import { $, ago, h } from "./dom.js";
 import { api } from "./state.js";
 

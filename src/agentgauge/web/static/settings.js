@@ -1,7 +1,9 @@
-// The settings page (/settings): provider accounts (admins), alert rules and targets (read-only),
-// users (admins), API keys and your password. What is shown follows api/me: who you are and your role.
+// The settings page (/settings): provider accounts (admins), alert rules and targets (admins edit
+// them, others read them), users (admins), API keys and your password. What is shown follows api/me:
+// who you are and your role.
 import { initAccess } from "./access.js";
 import { initAccounts } from "./accounts.js";
+import { initAlertAdmin } from "./alert_admin.js";
 import { $, h } from "./dom.js";
 import { send } from "./send.js";
 
@@ -44,7 +46,8 @@ async function start() {
     });
   }
   if (me.role === "admin") initAccounts(report).catch((err) => report(err.message));
-  loadAlerts().catch(() => {}); // alerts off or an older server: the panel stays hidden
+  if (me.role === "admin") initAlertAdmin(report).catch((err) => report(err.message));
+  else loadAlerts().catch(() => {}); // alerts off or an older server: the panel stays hidden
   initAccess(me, report);
 }
 
