@@ -323,3 +323,28 @@ def test_two_adds_of_one_name_at_once_give_one_row_and_one_clear_refusal(store: 
     assert sorted(outcomes) == ["refused"] * 7 + ["saved"]
     assert list(read_rows(store)) == [(RULE, "same")]
     assert read_version(store) == 1  # a refused add changes nothing, the counter neither
+
+
+def test_the_cli_sends_a_test_alert_to_a_dashboard_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`agentgauge alerts test` reaches the targets added on the settings page too: the row from the
+    database, the address from the secret store, signed with the stored secret."""
+    from click.testing import CliRunner
+
+    from agentgauge.alerts.managed import TARGET, Row, save
+    from agentgauge.cli.commands import cli
+
+    from .alerting import sink
+
+    monkeypatch.setenv("AGENTGAUGE_SECRET_KEY", "file")
+    config = tmp_path / "config.toml"
+    config.write_text(f'database_url = "{tmp_path / "cli.db"}"\n', encoding="utf-8")
+    with sink() as receiver:
+        with closing(open_store(str(tmp_path / "cli.db"), data_dir=tmp_path)) as db:
+            row = Row(TARGET, "desk", {"type": "webhook", "address": "http://127.0.0.1", "signed": True})
+            save(db, row, datetime.now(UTC))
+        SecretStore().put(ALERT_TARGETS, "desk", {"webhook": f"{receiver.url}/desk", "secret": SECRET}, origin="x")
+        result = CliRunner().invoke(cli, ["--config", str(config), "alerts", "test", "--target", "desk"])
+    assert result.exit_code == 0, result.output
+    assert "desk: sent" in result.output and SECRET not in result.output
+    (hit,) = receiver.hits
+    assert hit.path == "/desk" and hit.json()["event"] == "test" and hit.headers["x-agentgauge-signature"]

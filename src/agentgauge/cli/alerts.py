@@ -83,18 +83,27 @@ def list_command(state: State, as_json: bool, limit: int) -> None:
 @click.option("--target", "names", multiple=True, metavar="NAME", help="Only this target (repeatable).")
 @click.pass_obj
 def test_command(state: State, names: tuple[str, ...]) -> None:
-    """Send a sample alert to each target now; exit 1 when any could not be reached."""
+    """Send a sample alert to each target now (the config file's and the dashboard's); exit 1 when
+    any could not be reached."""
+    from dataclasses import replace
+
     from ..alerts import Deliverer
+    from ..alerts.managed import AlertSource
 
     config = state.config(secrets=False)
-    chosen = [t for t in config.alerts.targets if not names or t.name in names]
-    unknown = sorted(set(names) - {t.name for t in config.alerts.targets})
+    with _session(config) as store:  # the dashboard's targets are in the database and the secret store
+        settings = AlertSource(config.alerts, store).refresh()
+    chosen = [t for t in settings.targets if not names or t.name in names]
+    unknown = sorted(set(names) - {t.name for t in settings.targets})
     if unknown or not chosen:
         what = f"no target named {', '.join(unknown)}" if unknown else "no alert target is configured"
         click.echo(f"error: {what}", err=True)
-        click.echo("hint: add [[alerts.targets]] to the config file (docs/alerts.md has examples).", err=True)
+        click.echo(
+            "hint: add [[alerts.targets]] to the config file or a target on the settings page (docs/alerts.md).",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
-    deliverer = Deliverer(config, None, lambda: datetime.now(UTC))
+    deliverer = Deliverer(replace(config, alerts=settings), None, lambda: datetime.now(UTC))
     failed = 0
     for target in chosen:
         problem = deliverer.test(target)
