@@ -348,3 +348,44 @@ def test_the_cli_sends_a_test_alert_to_a_dashboard_target(monkeypatch: pytest.Mo
     assert "desk: sent" in result.output and SECRET not in result.output
     (hit,) = receiver.hits
     assert hit.path == "/desk" and hit.json()["event"] == "test" and hit.headers["x-agentgauge-signature"]
+
+
+def test_rows_the_config_file_took_the_name_of_are_listed_apart_and_removable(tmp_path: Path) -> None:
+    """Saved here first, then the config file used the names: the rows are not in force, are listed as
+    shadowed, and removing them removes the dashboard's row and stored address, not the config's."""
+    from agentgauge.alerts.managed import RULE, TARGET, Row, read_rows, save
+
+    base = parse_alerts(
+        {
+            "rules": [{"kind": "stale", "name": "late", "targets": ["phone"]}],
+            "targets": [{"name": "phone", "url": f"json://127.0.0.1:{dead_port()}/x"}],
+        },
+        None,
+        registry.ids(),
+    )
+    store = open_store(str(tmp_path / "shadow.db"), data_dir=tmp_path)
+    secrets = SecretStore(tmp_path / "s", env={"AGENTGAUGE_SECRET_KEY": "file"})
+    now = datetime.now(UTC)
+    save(store, Row(RULE, "late", {"kind": "depleted"}), now)
+    save(store, Row(TARGET, "phone", {"type": "webhook", "address": "http://127.0.0.1", "signed": True}), now)
+    secrets.put(ALERT_TARGETS, "phone", {"webhook": f"http://127.0.0.1:9/{TOKEN}", "secret": SECRET}, origin="x")
+    app = create_app(config_with(alerts=base), store, schedule=False, clock=lambda: datetime.now(UTC))
+    app.state.alert_settings.source.secrets = secrets
+    try:
+        with served(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            listed = client.get("/api/alert-settings").json()
+            assert listed["shadowed"] == [{"kind": "rule", "name": "late"}, {"kind": "target", "name": "phone"}]
+            assert by_name(listed["rules"])["late"]["origin"] == "config"  # the config's is the one in force
+            assert client.patch("/api/alert-settings/rules/late", json={"enabled": False}).status_code == 409
+            # the config's rule sends to the config's 'phone': that does not hold the dashboard's row
+            gone = client.delete("/api/alert-settings/targets/phone")
+            assert gone.status_code == 200, gone.text
+            assert client.delete("/api/alert-settings/rules/late").status_code == 200
+            after = client.get("/api/alert-settings").json()
+            assert after["shadowed"] == [] and by_name(after["targets"])["phone"]["origin"] == "config"
+            assert client.delete("/api/alert-settings/rules/late").status_code == 409  # the config's: locked
+    finally:
+        store.close()
+    with closing(open_store(str(tmp_path / "shadow.db"), data_dir=tmp_path)) as reopened:
+        assert read_rows(reopened) == {}
+    assert secrets.get(ALERT_TARGETS, "phone", "webhook") is None

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from agentgauge.alerts import recent
+from agentgauge.alerts.managed import RULE, Row, save
 from agentgauge.providers import registry
 from agentgauge.sim.server import SimServer
 
@@ -206,6 +207,13 @@ def test_the_alert_forms_in_chromium(sim: SimServer) -> None:
             assert SECRET not in page.content()
             page.get_by_role("button", name="Disable zai-half").click()
             page.wait_for_selector('[data-rule="zai-half"] button[aria-label="Enable zai-half"]')
+            # A row saved under a name the config file uses (here a default rule's): listed apart, removable.
+            assert page.locator("#alert-shadowed").is_hidden()
+            save(running.store, Row(RULE, "stale", {"kind": "depleted"}), datetime.now(UTC))
+            page.reload()
+            page.wait_for_selector('[data-shadowed="rule/stale"]')
+            page.get_by_role("button", name="Remove stale").click()
+            page.wait_for_selector("#alert-shadowed", state="hidden")
             context.close()
         assert not errors, errors
         stored = running.store.query("SELECT kind, name, enabled FROM managed_alerts ORDER BY kind")

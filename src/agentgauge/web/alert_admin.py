@@ -118,12 +118,13 @@ async def _change(request: Request, change: Change) -> Response:
     return JSONResponse({**extra, **body}, status_code=status, headers=NO_STORE)
 
 
-def _row(manager: AlertSettingsManager, kind: str, name: str) -> Row:
-    """The dashboard's row of this name: a config entry is locked, anything else unknown (404)."""
-    lock = manager.lock_of(kind, name)
-    if lock is not None:
-        raise ConfigError(lock)
+def _row(manager: AlertSettingsManager, kind: str, name: str, *, removing: bool = False) -> Row:
+    """The dashboard's row of this name: a config entry is locked, anything else unknown (404). A row
+    the config file took the name of later (listed as ``shadowed``, not in force) can still be removed."""
     row = read_rows(manager.state.store).get((kind, name))
+    lock = manager.lock_of(kind, name)
+    if lock is not None and not (removing and row is not None):
+        raise ConfigError(lock)
     if row is None:
         raise ConfigError(
             f"no alert {kind} named '{name[:64]}' was added here", hint="GET /api/alert-settings lists them."
@@ -178,7 +179,7 @@ async def edit_rule(request: Request) -> Response:
 
 async def remove_rule(request: Request) -> Response:
     async def change(manager: AlertSettingsManager, data: dict[str, Any], who: str) -> tuple[int, dict[str, Any]]:
-        row = await asyncio.to_thread(_row, manager, RULE, request.path_params["name"])
+        row = await asyncio.to_thread(_row, manager, RULE, request.path_params["name"], removing=True)
         await asyncio.to_thread(delete, manager.state.store, RULE, row.name)
         log.info("%s removed alert rule %s", who, row.name)
         return 200, {"removed": {"kind": RULE, "name": row.name}}
@@ -226,9 +227,10 @@ async def edit_target(request: Request) -> Response:
 
 async def remove_target(request: Request) -> Response:
     async def change(manager: AlertSettingsManager, data: dict[str, Any], who: str) -> tuple[int, dict[str, Any]]:
-        row = await asyncio.to_thread(_row, manager, TARGET, request.path_params["name"])
+        row = await asyncio.to_thread(_row, manager, TARGET, request.path_params["name"], removing=True)
+        shadowed = manager.lock_of(TARGET, row.name) is not None  # rules naming it mean the config's target
         rules = [r.name for r in (await asyncio.to_thread(manager.source.refresh)).rules if row.name in r.targets]
-        if rules:
+        if rules and not shadowed:
             raise ConfigError(
                 f"alert rule(s) {', '.join(rules)} sends to '{row.name}'",
                 hint="Change or remove those rules first (or disable the target).",

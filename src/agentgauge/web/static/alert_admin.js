@@ -81,6 +81,12 @@ async function load() {
   const targets = data.targets.map(targetItem);
   $("alert-rules").replaceChildren(...(rules.length ? rules : [h("li", { class: "muted" }, "No rule.")]));
   $("alert-targets").replaceChildren(...(targets.length ? targets : [h("li", { class: "muted" }, "No delivery target.")]));
+  const shadowed = (data.shadowed || []).map((row) => h("li", { "data-shadowed": `${row.kind}/${row.name}` },
+    h("b", {}, row.name), ` · ${row.kind} · `,
+    button("Remove", row.name, () => confirm(`Remove the alert ${row.kind} ${row.name} saved here?`)
+      && act(() => send("DELETE", path(`${row.kind}s`, row.name))))));
+  $("alert-shadowed-list").replaceChildren(...shadowed);
+  $("alert-shadowed").hidden = !shadowed.length;
   if (!data.enabled) report("Alerts are turned off ([alerts] enabled = false or AGENTGAUGE_ALERTS=off): rules saved here wait.");
 }
 
