@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -65,6 +66,29 @@ def sim(sim_server: SimServer) -> Iterator[SimServer]:
 PG_URL = os.environ.get("AGENTGAUGE_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 
 
+def pg_schema_url(schema: str) -> str:
+    """PG_URL with ``schema`` first on the search path: a test's own tables in the shared database."""
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@contextlib.contextmanager
+def pg_fresh_schema(prefix: str) -> Iterator[str]:
+    """A new, empty schema named ``prefix`` + a random part, as a database URL; dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    schema = f"{prefix}{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield pg_schema_url(schema)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def _pg_store(tmp_name: str):  # type: ignore[no-untyped-def]
     import psycopg
 
@@ -74,8 +98,7 @@ def _pg_store(tmp_name: str):  # type: ignore[no-untyped-def]
     with psycopg.connect(PG_URL, autocommit=True) as admin:
         admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    store = open_store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}", data_dir=None)  # type: ignore[arg-type]
+    store = open_store(pg_schema_url(schema), data_dir=None)  # type: ignore[arg-type]
     return store, schema
 
 

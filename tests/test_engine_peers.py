@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from agentgauge.providers import registry
-from tests.conftest import PG_URL
+from tests.conftest import pg_fresh_schema
 from tests.test_engine import zai_fetches
 
 RUNS = 8  # per database: at the old failure rate (48 of 55) a regression passes 8 runs with p < 1e-7
@@ -32,17 +31,8 @@ def sqlite_url(tmp_path: Path, run: int) -> Iterator[str]:
 
 @contextmanager
 def postgres_url(tmp_path: Path, run: int) -> Iterator[str]:
-    import psycopg
-
-    schema = f"peers_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with pg_fresh_schema("peers_") as url:
+        yield url
 
 
 @pytest.mark.parametrize("database", [sqlite_url, postgres_url], ids=["sqlite", "postgres"])

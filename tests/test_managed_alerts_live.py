@@ -7,7 +7,6 @@ page's forms in real Chromium."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -15,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from agentgauge.alerts import recent
@@ -24,7 +22,7 @@ from agentgauge.providers import registry
 from agentgauge.sim.server import SimServer
 
 from .alerting import Hit, sink
-from .conftest import PG_URL
+from .conftest import pg_fresh_schema
 from .harness import add_fault
 from .harness_users import Running, users_server
 from .harness_web import chromium
@@ -112,15 +110,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "shared.db")
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with pg_fresh_schema("t_") as url:
+        yield url
 
 
 def test_a_change_on_one_replica_reaches_the_one_running_the_alerts(sim: SimServer, database: str) -> None:

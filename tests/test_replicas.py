@@ -36,7 +36,7 @@ from agentgauge.engine import Engine
 from agentgauge.leader import LOCK_CLASS, FileElector, PostgresElector
 from agentgauge.models import Status
 from agentgauge.providers import registry
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, pg_fresh_schema
 from tests.harness import sim_requests, sim_settings
 
 ACCOUNTS = 4
@@ -225,15 +225,8 @@ def now() -> datetime:
 
 @contextmanager
 def fresh_schema() -> Iterator[str]:
-    schema = f"replicas_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with pg_fresh_schema("replicas_") as url:
+        yield url
 
 
 def pg_leaders(replicas: list[Replica]) -> list[Replica]:

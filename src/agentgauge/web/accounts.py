@@ -54,7 +54,7 @@ from .account_forms import (
     removable,
     split_settings,
 )
-from .users import NO_STORE, json_body, principal, problem
+from .users import NO_STORE, actor, json_body, problem
 
 if TYPE_CHECKING:
     from .app import ServerState
@@ -121,15 +121,6 @@ async def list_accounts(request: Request) -> Response:
     return JSONResponse({"accounts": out, "refresh_interval": config.refresh_interval}, headers=NO_STORE)
 
 
-def _who(request: Request) -> str:
-    auth = principal(request)
-    return (
-        auth.user.name
-        if auth.user is not None
-        else {"bearer": "access token", "cookie": "access token"}.get(auth.how, auth.how)
-    )
-
-
 async def _locked_change(request: Request, change: Callable[[AccountsManager, dict[str, Any]], Any]) -> Response:
     """Run one change under the manager's lock; ConfigError answers 400, 404 (no such account) or 409."""
     manager = manager_of(request)
@@ -163,7 +154,7 @@ async def _answer(manager: AccountsManager, key: tuple[str, str], status: int = 
 
 
 async def add_account(request: Request) -> Response:
-    who = _who(request)
+    who = actor(request)
 
     async def change(manager: AccountsManager, data: dict[str, Any]) -> Response:
         provider = registry.get(str(data.get("provider") or ""))
@@ -194,7 +185,7 @@ async def add_account(request: Request) -> Response:
 
 
 async def edit_account(request: Request) -> Response:
-    who = _who(request)
+    who = actor(request)
 
     async def change(manager: AccountsManager, data: dict[str, Any]) -> Response:
         provider, account = _found(manager, request.path_params["provider"], request.path_params["account"])
@@ -241,7 +232,7 @@ async def edit_account(request: Request) -> Response:
 async def remove_account(request: Request) -> Response:
     """A named account goes entirely (row, stored secrets, its card); a default account keeps existing
     but loses what the dashboard and the secret store held for it."""
-    who = _who(request)
+    who = actor(request)
 
     async def change(manager: AccountsManager, data: dict[str, Any]) -> Response:
         provider, account = _found(manager, request.path_params["provider"], request.path_params["account"])

@@ -48,7 +48,7 @@ from .alert_forms import (
     target_spec,
     target_values,
 )
-from .users import NO_STORE, json_body, principal, problem
+from .users import NO_STORE, actor, json_body, problem
 
 if TYPE_CHECKING:
     from .app import ServerState
@@ -84,15 +84,6 @@ def manager_of(request: Request) -> AlertSettingsManager:
     return found
 
 
-def _who(request: Request) -> str:
-    auth = principal(request)
-    return (
-        auth.user.name
-        if auth.user is not None
-        else {"bearer": "access token", "cookie": "access token"}.get(auth.how, auth.how)
-    )
-
-
 def _status(exc: ConfigError) -> int:
     if exc.message.startswith("no alert"):
         return 404
@@ -107,7 +98,7 @@ Change = Callable[[AlertSettingsManager, dict[str, Any], str], Awaitable[tuple[i
 async def _change(request: Request, change: Change) -> Response:
     """One change under the manager's lock; answers with the whole listing (nothing secret in it)."""
     manager = manager_of(request)
-    who = _who(request)
+    who = actor(request)
     try:
         data = await json_body(request) if request.method != "DELETE" else {}
         async with manager.lock:
@@ -256,7 +247,7 @@ async def test_target(request: Request) -> Response:
         return problem(404, f"no alert target named '{name[:64]}'", "GET /api/alert-settings lists them.")
     deliverer = Deliverer(manager.state.config, None, manager.state.clock)
     reason = await asyncio.to_thread(deliverer.test, target)
-    log.info("%s sent a test alert to %s: %s", _who(request), name, reason or "sent")
+    log.info("%s sent a test alert to %s: %s", actor(request), name, reason or "sent")
     return JSONResponse({"target": name, "ok": reason is None, "error": reason}, headers=NO_STORE)
 
 

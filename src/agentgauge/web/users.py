@@ -68,6 +68,14 @@ def principal(request: Request) -> Auth:
     return found if isinstance(found, Auth) else Auth("open")
 
 
+def actor(request: Request) -> str:
+    """Who made a change, for the log and ``updated_by``: the user, else how the request got in."""
+    auth = principal(request)
+    if auth.user is not None:
+        return auth.user.name
+    return {"bearer": "access token", "cookie": "access token"}.get(auth.how, auth.how)
+
+
 def identities_of(request: Request) -> StoreIdentities:
     found: StoreIdentities = request.app.state.identities
     return found
