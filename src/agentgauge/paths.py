@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
 APP = "agentgauge"
 _XDG = {"data": ("XDG_DATA_HOME", ".local/share"), "config": ("XDG_CONFIG_HOME", ".config")}
@@ -38,6 +38,8 @@ def quick_dir(kind: str, env: Mapping[str, str] | None = None) -> str | None:
 
 
 def config_dir() -> Path:
+    from pathlib import Path  # here, not at the top: the status line's fast path needs only quick_dir
+
     found = quick_dir("config")
     if found is not None:
         return Path(found)
@@ -47,6 +49,8 @@ def config_dir() -> Path:
 
 
 def data_dir() -> Path:
+    from pathlib import Path
+
     found = quick_dir("data")
     if found is not None:
         return Path(found)
