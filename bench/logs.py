@@ -61,7 +61,12 @@ def ccusage() -> list[str]:
             stdout=subprocess.DEVNULL,
         )
     native = sorted((prefix / "node_modules" / "@ccusage").glob("ccusage-*/bin/ccusage*"))
-    return [str(native[0] if native else launcher)]
+    if not native:
+        return [str(launcher)]
+    # npm unpacks the platform package's binary without its execute bit (the launcher sets it on
+    # first use); set it here, as the launcher would, since the launcher is bypassed.
+    native[0].chmod(native[0].stat().st_mode | 0o111)
+    return [str(native[0])]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, float]:
