@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,9 @@ Deliver = Callable[[list[Key] | None], Awaitable[None]]  # None: anything may ha
 # One channel per schema: several deployments (or test runs) may share a database.
 CHANNEL_SQL = "'agentgauge_' || left(md5(current_schema()), 16)"
 PAYLOAD_LIMIT = 7000  # bytes per NOTIFY payload (PostgreSQL refuses 8000 and more)
-ORIGIN = secrets.token_hex(8)  # this process, so its listener can skip its own notifications
+# This process, so its listener can skip its own notifications (os.urandom, as `secrets` would use:
+# importing `secrets` loads OpenSSL's hashlib, a cost every CLI command paid for nothing).
+ORIGIN = os.urandom(8).hex()
 RETRY_SECONDS = 2.0
 POLL_SECONDS = 2.0  # SQLite: how often a follower looks for changes
 POLL_OVERLAP = 5.0  # seconds re-read each poll: a write stamps updated_at before it commits
