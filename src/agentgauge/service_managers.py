@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def env_file() -> Path:
     return config_dir() / "service.env"
 
 
-class Manager:
+class Manager(ABC):
     """One platform's service manager: where the definition goes, what it says, how to (de)activate it."""
 
     label = ""
@@ -88,27 +89,33 @@ class Manager:
         self.home = Path(self.env["HOME"]) if self.env.get("HOME") else Path.home()
 
     @property
+    @abstractmethod
     def path(self) -> Path:
-        raise NotImplementedError
+        """Where the service definition is written."""
 
+    @abstractmethod
     def render(self, command: ServeCommand) -> bytes:
-        raise NotImplementedError
+        """The service definition that runs ``command``."""
 
+    @abstractmethod
     def read_argv(self, content: bytes) -> list[str]:
-        raise NotImplementedError
+        """The command line an installed definition runs."""
 
+    @abstractmethod
     def activate(self, start: bool) -> None:
-        raise NotImplementedError
+        """Enable the installed definition (and start it when ``start``)."""
 
+    @abstractmethod
     def deactivate(self) -> None:
-        raise NotImplementedError
+        """Stop and disable it."""
 
+    @abstractmethod
     def probe(self) -> tuple[bool, bool, str]:
         """(enabled, running, detail) from the manager."""
-        raise NotImplementedError
 
     def after_uninstall(self) -> None:
-        """Anything the manager needs once the definition is gone."""
+        """Anything the manager needs once the definition is gone (a hook: systemd reloads)."""
+        return None
 
     def check(self, argv: Sequence[str], *, allow_failure: bool = False) -> subprocess.CompletedProcess[str]:
         try:

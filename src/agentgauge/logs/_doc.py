@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -162,8 +163,9 @@ class LinesReader(DocumentReader):
     ``persist`` are the file's state. Only complete lines are consumed. Subclasses implement
     ``lines_of``; ``markers`` pick the lines worth parsing."""
 
+    @abstractmethod
     def lines_of(self, line: bytes, ctx: dict[str, Any]) -> Iterable[Row]:
-        raise NotImplementedError
+        """The rows of one complete line (a line may hold several entries, or none)."""
 
     def scan_whole(
         self, path: str, root: str, file_id: int, state: dict[str, Any] | None, rows: dict[int, Row] | None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,18 +120,20 @@ class DatabaseReader(DocumentReader):
         """Folders of JSON documents read besides the databases (``accept`` picks the names)."""
         return []
 
+    @abstractmethod
     def databases(self, roots: list[Path]) -> list[Path]:
-        raise NotImplementedError
+        """The agent's databases under ``roots``."""
 
+    @abstractmethod
     def list_sessions(self, conn: sqlite3.Connection) -> list[Session]:
-        raise NotImplementedError
+        """Every session of one database, with when it was last updated."""
 
+    @abstractmethod
     def read_session(
         self, conn: sqlite3.Connection, session: str, ctx: dict[str, Any], since: int | None
     ) -> Iterator[Row]:
         """The session's rows updated at or after ``since`` (None: all); sets ``ctx['project']``
         and ``ctx['cursor']`` (the last update time read)."""
-        raise NotImplementedError
 
     def files(self, roots: Iterable[Path]) -> list[Found]:
         roots = list(roots)
