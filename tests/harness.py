@@ -90,6 +90,18 @@ def add_fault(sim: Any, prefix: str, kind: str, **spec: object) -> None:
     httpx.post(f"{sim.url}/__sim/faults", json={"prefix": prefix, "kind": kind, **spec}).raise_for_status()
 
 
+def add_challenge(sim: Any, prefix: str) -> None:
+    """Cloudflare's interstitial on paths starting with ``prefix``: a 403 HTML page marked as a challenge."""
+    add_fault(
+        sim,
+        prefix,
+        "status",
+        status=403,
+        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
+        body="<html><title>Just a moment...</title></html>",
+    )
+
+
 def sim_requests(sim: Any) -> list[dict[str, Any]]:
     return httpx.get(f"{sim.url}/__sim/requests").json()
 

@@ -32,7 +32,7 @@ from agentgauge.providers.factory import PROVIDER, bases, cookie_bearer, dotenv_
 from agentgauge.providers.factory import parsing as fp
 from agentgauge.providers.factory.workos import CLIENT_IDS, CLIENTS, RELOGIN_HINT
 from agentgauge.store import open_store
-from tests.harness import account_config, add_fault, fetch_usage, fixture_json, load, sim_settings
+from tests.harness import account_config, add_challenge, add_fault, fetch_usage, fixture_json, load, sim_settings
 from tests.simlog import Mark
 from tests.test_browser_unit import firefox_profile, lsng
 
@@ -445,14 +445,7 @@ async def test_401_is_an_auth_error_with_the_key_hint(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("factory", sim_settings("factory", sim.url))
 

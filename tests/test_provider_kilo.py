@@ -29,7 +29,7 @@ from agentgauge.models import Balance, Status, Usage, Window
 from agentgauge.providers.kilo import PROVIDER, mode_of, trpc_url
 from agentgauge.providers.kilo import parsing as kp
 from agentgauge.store import open_store
-from tests.harness import account_config, add_fault, fetch_usage, fixture_json, load, sim_settings
+from tests.harness import account_config, add_challenge, add_fault, fetch_usage, fixture_json, load, sim_settings
 from tests.simlog import Mark
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -458,14 +458,7 @@ async def test_401_is_an_auth_error(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("kilo", sim_settings("kilo", sim.url))
 

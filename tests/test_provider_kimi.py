@@ -24,7 +24,15 @@ from agentgauge.errors import (
 from agentgauge.models import Usage, Window
 from agentgauge.providers import kimi
 from agentgauge.providers.kimi import PROVIDER, STATS_PATH, SUBSCRIPTION_PATH, USAGES_PATH
-from tests.harness import account_config, add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
+from tests.harness import (
+    account_config,
+    add_challenge,
+    add_fault,
+    fetch_usage,
+    fixture_json,
+    sim_requests,
+    sim_settings,
+)
 
 NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
 API_KEY = "sim-kimi-api-key"
@@ -469,14 +477,7 @@ async def test_401_is_an_auth_error(sim: Any, path: str) -> None:
 
 @BOTH
 async def test_cloudflare_challenge(sim: Any, path: str) -> None:
-    add_fault(
-        sim,
-        prefix_for(path),
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, prefix_for(path))
     with pytest.raises(ChallengeError) as info:
         await fetch_usage("kimi", settings_for(sim, path))
     assert_no_secret(info.value)

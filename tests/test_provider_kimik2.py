@@ -21,7 +21,7 @@ from agentgauge.errors import (
 )
 from agentgauge.models import Balance, Usage
 from agentgauge.providers.kimik2 import PROVIDER
-from tests.harness import add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
+from tests.harness import add_challenge, add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
 
 NOW = datetime(2026, 8, 2, 12, 0, tzinfo=UTC)
 KEY = "sim-kimik2-key"
@@ -172,14 +172,7 @@ async def test_403_is_not_an_auth_error_and_says_why(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("kimik2", sim_settings("kimik2", sim.url))
 

@@ -31,7 +31,15 @@ from agentgauge.providers import minimax as minimax_module
 from agentgauge.providers.minimax import HINT_KEY, HINT_WEB, PROVIDER, api_bases, region_of, web_base
 from agentgauge.providers.minimax import web as mw
 from agentgauge.providers.minimax.sim import GROUP_ID
-from tests.harness import account_config, add_fault, fetch_usage, fixture_json, fixture_text, sim_settings
+from tests.harness import (
+    account_config,
+    add_challenge,
+    add_fault,
+    fetch_usage,
+    fixture_json,
+    fixture_text,
+    sim_settings,
+)
 from tests.simlog import Mark
 from tests.test_browser_unit import firefox_profile, lsng
 
@@ -630,14 +638,7 @@ async def test_401_is_an_auth_error(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        API,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, API)
     with pytest.raises(ChallengeError):
         await fetch_usage("minimax", api_settings(sim))
 

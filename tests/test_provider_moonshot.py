@@ -23,7 +23,7 @@ from agentgauge.errors import (
 )
 from agentgauge.models import Balance, Usage
 from agentgauge.providers.moonshot import PROVIDER, base_url, region_of
-from tests.harness import add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
+from tests.harness import add_challenge, add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
 
 NOW = datetime(2026, 8, 2, 12, 0, tzinfo=UTC)
 KEY = "sim-moonshot-key"
@@ -191,14 +191,7 @@ async def test_403_429_500_and_a_challenge(sim: Any) -> None:
     with pytest.raises(UpstreamError) as info:
         await fetch_usage("moonshot", sim_settings("moonshot", sim.url))
     assert info.value.status_code == 500
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("moonshot", sim_settings("moonshot", sim.url))
 

@@ -20,7 +20,7 @@ from agentgauge.errors import (
 )
 from agentgauge.models import Usage, Window
 from agentgauge.providers.ollama import PROVIDER, cookie_header, is_signin_redirect, parse_settings_html, relative_reset
-from tests.harness import add_fault, fetch_usage, fixture_text, sim_requests, sim_settings
+from tests.harness import add_challenge, add_fault, fetch_usage, fixture_text, sim_requests, sim_settings
 
 NOW = datetime(2026, 1, 30, 15, 0, tzinfo=UTC)
 SESSION = "sim-ollama-session"
@@ -316,14 +316,7 @@ async def test_401_is_an_auth_error_with_the_hint(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError) as info:
         await fetch_usage("ollama", sim_settings("ollama", sim.url))
     assert_no_secret(info.value)

@@ -27,7 +27,7 @@ from agentgauge.models import Balance, Usage, Window
 from agentgauge.providers.opencode import BILLING_FN, PROVIDER, SUBSCRIPTION_FN, WORKSPACES_FN, request_cookie
 from agentgauge.providers.opencode import parsing as op
 from agentgauge.providers.opencode.sim import workspace_ids
-from tests.harness import add_fault, fetch_usage, fixture_json, fixture_text, sim_settings
+from tests.harness import add_challenge, add_fault, fetch_usage, fixture_json, fixture_text, sim_settings
 from tests.simlog import Mark
 from tests.test_browser_unit import firefox_profile
 
@@ -433,14 +433,7 @@ async def test_401_is_an_auth_error_with_the_login_hint(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("opencode", sim_settings("opencode", sim.url))
 

@@ -26,7 +26,16 @@ from agentgauge.errors import (
 from agentgauge.models import Balance, Usage, Window
 from agentgauge.providers.opencodego import PROVIDER
 from agentgauge.providers.opencodego.web import WORKSPACES_FUNCTION, cookie_header, workspace_id, workspace_ids
-from tests.harness import account_config, add_fault, fetch_usage, fixture_json, fixture_text, sim_requests, sim_settings
+from tests.harness import (
+    account_config,
+    add_challenge,
+    add_fault,
+    fetch_usage,
+    fixture_json,
+    fixture_text,
+    sim_requests,
+    sim_settings,
+)
 from tests.simlog import Mark
 from tests.test_browser_unit import firefox_profile
 
@@ -340,14 +349,7 @@ async def test_429_and_500(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge_on_the_go_page(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX + "workspace/",
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX + "workspace/")
     with pytest.raises(ChallengeError):
         await fetch_usage("opencodego", web_settings(sim))
 

@@ -22,7 +22,7 @@ from agentgauge.errors import (
 )
 from agentgauge.models import Balance, Breakdown, BreakdownItem, Usage, Window
 from agentgauge.providers.openrouter import PROVIDER
-from tests.harness import add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
+from tests.harness import add_challenge, add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
 from tests.simlog import Mark
 
 NOW = datetime(2026, 8, 20, 12, 30, tzinfo=UTC)  # a Thursday
@@ -398,14 +398,7 @@ def test_agentgauge_variable_wins_over_openrouter_api_key(tmp_path: Path) -> Non
 
 # -- failures ------------------------------------------------------------------------------------------
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("openrouter", sim_settings("openrouter", sim.url))
 

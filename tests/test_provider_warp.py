@@ -20,7 +20,7 @@ from agentgauge.errors import (
 )
 from agentgauge.models import Balance, Usage, Window
 from agentgauge.providers.warp import PROVIDER, QUERY, USER_AGENT, os_context
-from tests.harness import add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
+from tests.harness import add_challenge, add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 KEY = "wk-sim-warp-key"
@@ -329,14 +329,7 @@ async def test_401_and_500(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError):
         await fetch_usage("warp", sim_settings("warp", sim.url))
 

@@ -27,7 +27,15 @@ from agentgauge.errors import (
 )
 from agentgauge.models import Balance, Breakdown, BreakdownItem, Usage, Window
 from agentgauge.providers.zai import PROVIDER, REGION_URLS, quota_url, region_of
-from tests.harness import account_config, add_fault, fetch_usage, fixture_json, sim_requests, sim_settings
+from tests.harness import (
+    account_config,
+    add_challenge,
+    add_fault,
+    fetch_usage,
+    fixture_json,
+    sim_requests,
+    sim_settings,
+)
 from tests.simlog import Mark
 
 NOW = datetime(2026, 8, 2, 12, 0, tzinfo=UTC)
@@ -478,14 +486,7 @@ async def test_401_is_an_auth_error(sim: Any) -> None:
 
 
 async def test_cloudflare_challenge(sim: Any) -> None:
-    add_fault(
-        sim,
-        PREFIX,
-        "status",
-        status=403,
-        headers={"content-type": "text/html", "cf-mitigated": "challenge"},
-        body="<html><title>Just a moment...</title></html>",
-    )
+    add_challenge(sim, PREFIX)
     with pytest.raises(ChallengeError) as info:
         await fetch_usage("zai", sim_settings("zai", sim.url))
     assert_no_secret(info.value)
