@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agentgauge.cli.demo import demo_config
@@ -86,3 +87,18 @@ async def test_fault_hits_only_its_providers(sim, tmp_path: Path, monkeypatch, f
             problems.append((p.provider, p.account, "error without a message and a hint", p.error))
     assert {p.provider for p in snapshot.providers} >= faulty
     assert not problems, problems
+
+
+@pytest.mark.parametrize("kind", ["extra_fields", "stringify_numbers"])
+def test_json_altering_fault_leaves_other_answers_as_sent(sim, kind: str):
+    """A JSON-altering fault on a provider whose flow also fetches non-JSON (an HTML page, a plain-text
+    refusal) passes that answer through unchanged. It once crashed the simulator's handler: a 500 and
+    a closed keep-alive connection that another provider's next request, reusing it, read as a
+    network error."""
+    add_fault(sim, "/warp/", kind=kind)
+    url = f"{sim.url}/warp/url/graphql/v2?op=GetRequestLimitInfo"
+    with httpx.Client() as client:
+        refused = client.post(url, json={}, headers={"User-Agent": "curl/8"})
+        assert (refused.status_code, refused.text) == (429, "Rate exceeded.")
+        again = client.post(url, json={}, headers={"User-Agent": "curl/8"})  # the same connection still works
+        assert (again.status_code, again.text) == (429, "Rate exceeded.")

@@ -35,6 +35,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..providers import Provider, registry
 from ..providers.simkit import SimContext
 
+log = logging.getLogger(__name__)
+
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
     "<body><div id='cf-chl-widget'>Checking your browser</div></body></html>"
@@ -203,7 +205,20 @@ class FaultMiddleware:
             content = content[: max(1, len(content) // 2)]
         elif fault.kind in ("stringify_numbers", "extra_fields"):
             transform = _stringify if fault.kind == "stringify_numbers" else _with_extras
-            content = orjson.dumps(transform(orjson.loads(content)))
+            try:
+                content = orjson.dumps(transform(orjson.loads(content)))
+            except orjson.JSONDecodeError:
+                # These faults alter JSON answers; anything else (a handler's own plain-text refusal)
+                # goes out as the handler sent it, and the log says why it was left alone.
+                log.warning(
+                    "sim: %s fault left a non-JSON answer unchanged (%s %s, HTTP %s, starts %r, user-agent %r)",
+                    fault.kind,
+                    scope["method"],
+                    path,
+                    status,
+                    content[:40],
+                    dict(scope.get("headers", [])).get(b"user-agent"),
+                )
         resp_headers = [(k, v) for k, v in resp_headers if k.lower() != b"content-length"]
         resp_headers.append((b"content-length", str(len(content)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": resp_headers})
