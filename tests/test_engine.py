@@ -176,7 +176,7 @@ async def test_unresolvable_reference_is_a_config_error(store, clock):
 
 async def test_demo_config_reaches_every_provider(sim, tmp_path, clock):
     store = open_store(str(tmp_path / "d.db"), data_dir=tmp_path)
-    async with Engine(demo_config(sim.url), store, clock=clock) as engine:
+    async with Engine(demo_config(sim.url, workdir=tmp_path / "demo"), store, clock=clock) as engine:
         snap = await engine.refresh()
     assert {p.provider for p in snap.providers} == set(registry.ids())
     assert all(p.status == Status.OK and (p.windows or p.balances) for p in snap.providers), [

@@ -72,7 +72,7 @@ async def test_fault_hits_only_its_providers(sim, tmp_path: Path, monkeypatch, f
             monkeypatch.setattr(type(registry.get(provider_id)), "timeout", 1.0)
         add_fault(sim, f"/{provider_id}/", **spec)
     store = open_store(str(tmp_path / "m.db"), data_dir=tmp_path)
-    async with Engine(demo_config(sim.url), store) as engine:
+    async with Engine(demo_config(sim.url, workdir=tmp_path / "demo"), store) as engine:
         snapshot = await engine.refresh()
     store.close()
     problems = []

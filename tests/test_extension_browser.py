@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import BrowserContext, Page, Worker, expect, sync_playwright
 
 from agentgauge.providers import registry
 from agentgauge.sim.server import SimServer
@@ -34,9 +35,6 @@ from .harness_extension import (
     push_only_config,
 )
 from .harness_web import ARTIFACTS, CHROMIUM
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import BrowserContext, Page, Worker, expect, sync_playwright  # noqa: E402
 
 CREDS = {p: registry.get(p).sim_credentials for p in PUSHED}
 NAMES = {p: registry.get(p).name for p in PUSHED}

@@ -14,13 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import Browser, Page
 
 from agentgauge.cli import formats
 
 from .harness_web import ServerInfo, chromium, serve
-
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page
 
 TZ_NAME = "Europe/Berlin"  # has DST, and is not the machine's zone, so a forgotten tz shows
 TZ = ZoneInfo(TZ_NAME)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from agentgauge.cli.formats import cycle_cells, fmt_forecast, fmt_forecast_range, fmt_pct
 from agentgauge.models import (
@@ -36,9 +37,6 @@ from .conftest import _FOREIGN_ENV
 from .harness_web import ARTIFACTS, ServerInfo, chromium, serve
 from .loggen import Options, generate
 from .test_cycles import SESSION, WEEK, Cycle, aligned_now, build_history
-
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect
 
 TZ_NAME = "Europe/Berlin"
 TZ = ZoneInfo(TZ_NAME)

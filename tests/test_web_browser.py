@@ -8,13 +8,16 @@ makes is recorded; the last test checks that none left the server's origin.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from agentgauge.cli.demo import demo_config
 from agentgauge.cli.formats import fmt_duration, fmt_pct
@@ -23,12 +26,12 @@ from agentgauge.providers import registry
 from .harness_web import ARTIFACTS, ServerInfo, chromium, serve
 from .harness_web import open_page as _open_page
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
-
 # The accounts --demo shows, from the same config the demo server is built from (the simulator URL
 # does not change which accounts there are).
-DEMO_ACCOUNTS = {f"{a.provider}/{a.account}" for a in demo_config("http://127.0.0.1:9").accounts}
+with tempfile.TemporaryDirectory(prefix="agentgauge-test-") as _demo_dir:  # its fake CLIs are not kept
+    DEMO_ACCOUNTS = {
+        f"{a.provider}/{a.account}" for a in demo_config("http://127.0.0.1:9", workdir=Path(_demo_dir)).accounts
+    }
 RANGES = {"3h": 3 * 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 WIDTHS = {"phone": (390, 844), "tablet": (820, 1180), "desktop": (1280, 800)}
 

@@ -17,15 +17,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from agentgauge.cli import formats
 from agentgauge.models import ProviderSnapshot
 
 from .harness_seeded import serve_seeded
 from .harness_web import ARTIFACTS, ServerInfo, chromium, open_page, sample_states
-
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect
 
 TZ_NAME = "America/New_York"
 TZ = ZoneInfo(TZ_NAME)
