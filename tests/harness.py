@@ -86,7 +86,7 @@ async def fetch_usage(
 
 
 def add_fault(sim: Any, prefix: str, kind: str, **spec: object) -> None:
-    """Make the simulator misbehave on paths starting with ``prefix`` (see sim/server.py Fault)."""
+    """Make the simulator misbehave on paths starting with ``prefix`` (see sim/faults.py Fault)."""
     httpx.post(f"{sim.url}/__sim/faults", json={"prefix": prefix, "kind": kind, **spec}).raise_for_status()
 
 
