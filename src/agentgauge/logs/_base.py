@@ -77,10 +77,6 @@ class Reader(ABC):
     # row with the same signature whose SIDECHAIN is not lower: Claude's resumed sessions copy
     # their parent's lines verbatim).
     repeat_across_files: ClassVar[bool] = False
-    # Readers of files that are not append-only (a JSON document rewritten in place, an SQLite
-    # database) set this and implement ``scan_whole``: such a file is read whole each time its stat
-    # changes, instead of line by line from the last offset.
-    whole_files: ClassVar[bool] = False
     # For messages: the agent's name, the variables that move its logs, and ``defaults`` below.
     title: ClassVar[str] = ""
     variables: ClassVar[tuple[str, ...]] = ()
@@ -107,17 +103,6 @@ class Reader(ABC):
     def defaults(self, env: Mapping[str, str], home: Path) -> list[Path]:
         """Where the logs are looked for when no variable moves them (said when none were found)."""
         return []
-
-    def is_whole(self, path: str) -> bool:
-        """Whether ``path`` is read whole by ``scan_whole`` (only asked when ``whole_files``)."""
-        return False
-
-    def scan_whole(
-        self, path: str, root: str, file_id: int, state: dict[str, Any] | None, rows: dict[int, Row] | None
-    ) -> FileScan:
-        """Read a whole file (or database) into a ``FileScan`` whose ``end`` is 0, so the next change
-        reads it whole again; ``state`` is what the previous read left in ``FileScan.state``."""
-        raise NotImplementedError
 
     def line_parser(self) -> LineParser:
         """The function the scanner calls per candidate line: ``parse`` unless the reader has a
@@ -149,6 +134,28 @@ class Reader(ABC):
                 except OSError:
                     continue  # a folder removed or unreadable mid-scan is not fatal
         return found
+
+
+class WholeFileReader(Reader):
+    """A reader of files that are not append-only (a JSON document rewritten in place, an SQLite
+    database): each is read whole by ``scan_whole`` whenever its stat changes, instead of line by
+    line from the last offset by the shared scanner (``is_whole`` may leave some files to it)."""
+
+    markers: ClassVar[tuple[bytes, ...]] = ()
+
+    def is_whole(self, path: str) -> bool:
+        """Whether ``path`` is read whole (every file, unless a reader also has append-only ones)."""
+        return True
+
+    def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
+        return None  # called only for files ``is_whole`` leaves to the shared scanner
+
+    @abstractmethod
+    def scan_whole(
+        self, path: str, root: str, file_id: int, state: dict[str, Any] | None, rows: dict[int, Row] | None
+    ) -> FileScan:
+        """Read a whole file (or database) into a ``FileScan`` whose ``end`` is 0, so the next change
+        reads it whole again; ``state`` is what the previous read left in ``FileScan.state``."""
 
 
 def key_id(key: str) -> int:
@@ -230,7 +237,7 @@ def scan_file(
     ``rows``, when given, is shared with the scans before it (a batch): a key met there is
     resolved by ``prefer`` here, exactly as if those scans' rows were merged one by one.
     ``batch_seen`` is shared the same way (see ``Reader.repeat_across_files``)."""
-    if reader.whole_files and reader.is_whole(path):
+    if isinstance(reader, WholeFileReader) and reader.is_whole(path):
         return reader.scan_whole(path, root, file_id, state, rows)
     ctx = reader.context(path, root)
     ctx["file_id"] = file_id

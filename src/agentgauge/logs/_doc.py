@@ -14,9 +14,9 @@ import zlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from ._base import FileScan, Found, Malformed, Reader, Row, relative_parts
+from ._base import FileScan, Found, Malformed, Reader, Row, WholeFileReader, relative_parts
 
 __all__ = ["DocumentReader", "LinesReader", "relative_parts", "walk"]
 
@@ -88,12 +88,9 @@ def env_paths(value: str | None) -> list[Path]:
     return [Path(p.strip()).expanduser() for p in (value or "").split(",") if p.strip()]
 
 
-class DocumentReader(Reader):
+class DocumentReader(WholeFileReader):
     """A reader whose files are JSON documents read whole. Subclasses implement ``roots``,
     ``accept`` (which file names are documents), ``context`` and ``rows_of``."""
-
-    whole_files = True
-    markers: ClassVar[tuple[bytes, ...]] = ()
 
     def accept(self, name: str) -> bool:
         return name.endswith(".json")
@@ -101,16 +98,10 @@ class DocumentReader(Reader):
     def files(self, roots: Iterable[Path]) -> list[Found]:
         return walk(roots, self.accept, whole=True)
 
-    def is_whole(self, path: str) -> bool:
-        return True
-
-    def parse(self, line: bytes, offset: int, ctx: dict[str, Any]) -> Row | None:
-        return None  # never called: documents are read by ``scan_whole``
-
+    @abstractmethod
     def rows_of(self, data: bytes, ctx: dict[str, Any]) -> Iterator[Row]:
         """The rows of one document (``ctx`` holds ``file_id`` and may be given ``session`` and
         ``project``); raise ``Malformed`` for a document that is not valid JSON."""
-        raise NotImplementedError
 
     def scan_whole(
         self, path: str, root: str, file_id: int, state: dict[str, Any] | None, rows: dict[int, Row] | None
@@ -155,7 +146,7 @@ def collect(
     return result
 
 
-class LinesReader(DocumentReader):
+class LinesReader(WholeFileReader):
     """Append-only JSON lines read incrementally here rather than by the shared scanner, for agents
     whose one line can hold several entries (several models in one turn) or whose entries are
     chosen across lines. The offset read so far, a fingerprint of the file's head (a rewritten file

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ._base import FileScan, Found, Row
+from ._base import FileScan, Found, Row, WholeFileReader
 from ._doc import DocumentReader, collect, walk
 
 if TYPE_CHECKING:  # sqlite3, shutil, tempfile and logging are imported when a database is read
@@ -112,12 +112,13 @@ def connect(copy: str) -> sqlite3.Connection:
     return sqlite3.connect(Path(copy).resolve().as_uri() + "?mode=ro", uri=True)
 
 
-class DatabaseReader(DocumentReader):
-    """Sessions of SQLite databases (plus, optionally, JSON documents: see ``accept``). Subclasses
-    implement ``databases``, ``list_sessions`` and ``read_session``."""
+class DatabaseReader(WholeFileReader):
+    """Sessions of SQLite databases. Subclasses implement ``databases``, ``list_sessions`` and
+    ``read_session``; one that also reads JSON documents (OpenCode's legacy layout) derives from
+    ``DocumentReader`` as well and names their folders in ``document_roots``."""
 
     def document_roots(self, roots: list[Path]) -> list[Path]:
-        """Folders of JSON documents read besides the databases (``accept`` picks the names)."""
+        """Folders of JSON documents read besides the databases (a ``DocumentReader`` only)."""
         return []
 
     @abstractmethod
@@ -137,7 +138,9 @@ class DatabaseReader(DocumentReader):
 
     def files(self, roots: Iterable[Path]) -> list[Found]:
         roots = list(roots)
-        found = walk([d for d in self.document_roots(roots) if d.is_dir()], self.accept, whole=True)
+        found: list[Found] = []
+        if isinstance(self, DocumentReader):
+            found = walk([d for d in self.document_roots(roots) if d.is_dir()], self.accept, whole=True)
         cache = _load_cache(self.agent)
         changed = False
         for db in self.databases(roots):
@@ -162,14 +165,11 @@ class DatabaseReader(DocumentReader):
             _save_cache(self.agent, cache)
         return found
 
-    def is_whole(self, path: str) -> bool:
-        return True
-
     def scan_whole(
         self, path: str, root: str, file_id: int, state: dict[str, Any] | None, rows: dict[int, Row] | None
     ) -> FileScan:
-        if SESSION not in path:
-            return super().scan_whole(path, root, file_id, state, rows)
+        if SESSION not in path and isinstance(self, DocumentReader):  # a JSON document (see files())
+            return DocumentReader.scan_whole(self, path, root, file_id, state, rows)
         import sqlite3
 
         db, session = path.rsplit(SESSION, 1)

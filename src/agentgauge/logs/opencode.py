@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._base import Malformed, Row, relative_parts
-from ._doc import env_paths, existing
+from ._doc import DocumentReader, env_paths, existing
 from ._sqlite import DatabaseReader, Session, columns
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def message_row(data: Any, mid: str, file_id: int) -> Row | None:
     )
 
 
-class OpenCodeReader(DatabaseReader):
+class OpenCodeReader(DatabaseReader, DocumentReader):
     agent = "opencode"
     provider = "auto"
     title = "OpenCode"
