@@ -97,7 +97,7 @@ class StorageRule:
 
 @dataclass(frozen=True)
 class BrowserLogin:
-    """Where a provider's web login lives in a browser: read by ``agentgauge.browser``, declared here."""
+    """Where a provider's web login lives in a browser: declared here, read by the browser cookie reader."""
 
     label: str  # what the user logs in to, for hints: "claude.ai"
     cookies: tuple[CookieRule, ...] = ()
